@@ -1,0 +1,5 @@
+"""Backbone feature extraction and end-to-end fine-tuning (installed as ``ncestimators.adapters``)."""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+__all__ = []
