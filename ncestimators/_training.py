@@ -1,0 +1,145 @@
+"""Private training machinery: the skorch net, held-out splits, seeding, devices, padded batches."""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import contextlib
+import warnings
+
+import numpy as np
+import torch
+from sklearn.model_selection import train_test_split
+from skorch.callbacks import Callback
+from skorch.dataset import unpack_data
+from torch.utils.data import Subset, default_collate
+
+from .exceptions import DeviceWarning
+
+OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
+
+
+class EpochHooks(Callback):
+    """Tell the criterion (and module) when an epoch starts and ends.
+
+    Schedules such as AllNC's curriculum weight and once-per-epoch steps such as the
+    label-to-prototype reassignment need the epoch index, which skorch keeps in its history.
+    """
+
+    def on_epoch_begin(self, net, **kwargs):
+        epoch = len(net.history) - 1
+        for owner in (net.criterion_, net.module_):
+            if hasattr(owner, "start_epoch"):
+                owner.start_epoch(epoch, net.max_epochs)
+
+    def on_epoch_end(self, net, **kwargs):
+        for owner in (net.criterion_, net.module_):
+            if hasattr(owner, "end_epoch"):
+                owner.end_epoch()
+
+
+class HoldoutSplit:
+    """skorch ``train_split`` holding out a fraction of the training data for model selection.
+
+    Stratified on class labels when every class has at least two samples; a plain shuffled split
+    otherwise (long-tailed data often has classes with a single sample).
+    """
+
+    def __init__(self, fraction, *, stratify, random_state):
+        self.fraction = fraction
+        self.stratify = stratify
+        self.random_state = random_state
+
+    def __call__(self, dataset, y=None, **fit_params):
+        indices = np.arange(len(dataset))
+        strata = None
+        if self.stratify and y is not None:
+            counts = np.unique(np.asarray(y), return_counts=True)[1]
+            n_valid = int(np.ceil(self.fraction * len(indices)))
+            if counts.min() >= 2 and len(counts) <= n_valid <= len(indices) - len(counts):
+                strata = np.asarray(y)
+        train, valid = train_test_split(
+            indices, test_size=self.fraction, stratify=strata, random_state=self.random_state
+        )
+        return Subset(dataset, train), Subset(dataset, valid)
+
+
+def crop_padding_collate(batch):
+    """Stack NaN-padded ``(T, D)`` sequences; drop time steps that are padding in all of them.
+
+    Videos in one data set differ a lot in length; cropping each batch to its longest member keeps
+    the cost proportional to the real number of time steps.
+    """
+    inputs, *rest = default_collate(batch)
+    observed = ~torch.isnan(inputs[..., 0])
+    length = int(observed.any(dim=0).nonzero().max()) + 1
+    return (inputs[:, :length], *rest)
+
+
+def split_padding(inputs):
+    """Return ``(inputs with padding set to 0, mask of real steps)`` for ``(B, T, D)`` input."""
+    mask = ~torch.isnan(inputs[..., 0])
+    return torch.nan_to_num(inputs, nan=0.0), mask
+
+
+def resolve_device(device):
+    """Turn the ``device`` parameter into a torch device string.
+
+    ``"auto"`` picks CUDA when available. An explicit CUDA device without CUDA falls back to the
+    CPU with a :class:`~ncestimators.exceptions.DeviceWarning`, so scripts written for a GPU
+    machine still run elsewhere.
+    """
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        parsed = torch.device(device)
+    except RuntimeError as error:
+        raise ValueError(
+            f"device={device!r} is not a torch device; use 'auto', 'cpu' or 'cuda'."
+        ) from error
+    if parsed.type == "cuda" and not torch.cuda.is_available():
+        warnings.warn(
+            f"device={device!r} was requested but CUDA is not available; training on the CPU.",
+            DeviceWarning,
+            stacklevel=3,
+        )
+        return "cpu"
+    return device
+
+
+def draw_seed(random_state):
+    """One integer seed per fit, drawn without touching NumPy's global random state.
+
+    An int gives the same seed every time; a ``RandomState`` instance is advanced (the caller asked
+    for that); None draws fresh entropy from the operating system.
+    """
+    if random_state is None:
+        return int(np.random.default_rng().integers(2**31 - 1))
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(2**31 - 1))
+    return int(np.random.RandomState(random_state).randint(2**31 - 1))
+
+
+@contextlib.contextmanager
+def seeded(seed):
+    """Seed torch inside the block and restore the caller's CPU and CUDA generators afterwards."""
+    devices = range(torch.cuda.device_count()) if torch.cuda.is_available() else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
+
+
+def forward_batches(net, X):
+    """Yield ``(outputs, inputs)`` of the module in eval mode, one batch at a time, on the CPU.
+
+    For outputs whose shape differs between batches (per-time-step scores of cropped sequences),
+    which skorch's ``forward`` cannot concatenate.
+    """
+    for batch in net.get_iterator(net.get_dataset(X), training=False):
+        outputs = net.evaluation_step(batch, training=False)
+        yield to_cpu(outputs), unpack_data(batch)[0]
+
+
+def to_cpu(outputs):
+    """Detach a tensor, or each tensor of a tuple, onto the CPU."""
+    if isinstance(outputs, tuple):
+        return tuple(to_cpu(output) for output in outputs)
+    return outputs.detach().cpu()

@@ -1,0 +1,257 @@
+"""The shared estimator base: seeding, devices, held-out split, warm start, sequence input."""
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.utils import check_consistent_length
+from sklearn.utils.estimator_checks import check_param_validation, parametrize_with_checks
+from sklearn.utils.validation import check_is_fitted
+from torch import nn
+
+from ncestimators._base import TorchEstimatorBase, check_features, check_sequences, encode_classes
+from ncestimators._training import (
+    HoldoutSplit,
+    crop_padding_collate,
+    draw_seed,
+    resolve_device,
+    seeded,
+    split_padding,
+)
+from ncestimators.exceptions import DeviceWarning
+
+
+class _SoftmaxHead(nn.Module):
+    def __init__(self, n_features, n_classes):
+        super().__init__()
+        self.linear = nn.Linear(n_features, n_classes)
+
+    def forward(self, inputs):
+        return self.linear(inputs)
+
+
+class SoftmaxRegression(ClassifierMixin, TorchEstimatorBase):
+    """The smallest estimator on the base: multinomial logistic regression."""
+
+    _parameter_constraints = {**TorchEstimatorBase._parameter_constraints}
+
+    def __init__(
+        self,
+        *,
+        max_epochs=5,
+        batch_size=32,
+        lr=0.05,
+        optimizer="adam",
+        weight_decay=0.0,
+        device="auto",
+        random_state=None,
+        verbose=0,
+        callbacks=None,
+        validation_fraction=None,
+        n_iter_no_change=10,
+        warm_start=False,
+    ):
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.optimizer = optimizer
+        self.weight_decay = weight_decay
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.warm_start = warm_start
+
+    def _build_module(self, n_features):
+        return _SoftmaxHead(n_features, len(self.classes_))
+
+    def _build_criterion(self):
+        return nn.CrossEntropyLoss()
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        X = check_features(self, X, reset=True)
+        check_consistent_length(X, y)
+        return self._train(X, encode_classes(self, y), stratify=True)
+
+    def predict_proba(self, X):
+        check_is_fitted(self)
+        X = check_features(self, X, reset=False)
+        return torch.softmax(self.net_.forward(X), dim=1).numpy()
+
+    def predict(self, X):
+        codes = self.predict_proba(X).argmax(axis=1)
+        return self.classes_[codes]
+
+
+@parametrize_with_checks([SoftmaxRegression(random_state=0)], xfail_strict=True)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+def test_param_validation():
+    check_param_validation("SoftmaxRegression", SoftmaxRegression())
+
+
+def _blobs(n_samples=120, random_state=0):
+    rng = np.random.default_rng(random_state)
+    y = rng.integers(3, size=n_samples)
+    X = rng.standard_normal((n_samples, 4)) + 3 * np.eye(3, 4)[y]
+    return X, y
+
+
+def test_fit_leaves_global_random_states_untouched():
+    X, y = _blobs()
+    numpy_state, torch_state = np.random.get_state(), torch.get_rng_state()
+    SoftmaxRegression(random_state=None).fit(X, y)
+    SoftmaxRegression(random_state=np.random.RandomState(3)).fit(X, y)
+    assert all(
+        np.array_equal(a, b) for a, b in zip(numpy_state, np.random.get_state(), strict=True)
+    )
+    assert torch.equal(torch_state, torch.get_rng_state())
+
+
+def test_same_random_state_gives_identical_predictions():
+    X, y = _blobs()
+    first = SoftmaxRegression(random_state=7).fit(X, y).predict_proba(X)
+    second = SoftmaxRegression(random_state=7).fit(X, y).predict_proba(X)
+    other = SoftmaxRegression(random_state=8).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(first, second)
+    assert not np.array_equal(first, other)
+
+
+def test_draw_seed():
+    assert draw_seed(5) == draw_seed(5)
+    rng = np.random.RandomState(0)
+    assert draw_seed(rng) != draw_seed(rng)
+
+
+def test_seeded_restores_the_callers_generator():
+    before = torch.get_rng_state()
+    with seeded(0):
+        inside = torch.rand(3)
+    with seeded(0):
+        np.testing.assert_array_equal(inside, torch.rand(3))
+    assert torch.equal(before, torch.get_rng_state())
+
+
+def test_explicit_cuda_without_gpu_warns_and_falls_back(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.warns(DeviceWarning, match="CUDA is not available"):
+        assert resolve_device("cuda:0") == "cpu"
+    assert resolve_device("auto") == "cpu"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert resolve_device("cpu") == "cpu"
+
+
+def test_unknown_device_is_a_value_error():
+    X, y = _blobs()
+    with pytest.raises(ValueError, match="not a torch device"):
+        SoftmaxRegression(device="tpu-please").fit(X, y)
+
+
+def test_early_stopping_uses_a_held_out_split_of_the_training_data():
+    X, y = _blobs(200)
+    model = SoftmaxRegression(
+        max_epochs=200, validation_fraction=0.25, n_iter_no_change=3, random_state=0
+    ).fit(X, y)
+    batches = model.history_[0, "batches"]
+    assert sum(batch.get("train_batch_size", 0) for batch in batches) == 150
+    assert sum(batch.get("valid_batch_size", 0) for batch in batches) == 50
+    assert model.n_iter_ < 200
+
+
+@pytest.mark.parametrize("stratify", [True, False])
+def test_holdout_split_sizes_and_stratification(stratify):
+    y = np.repeat([0, 1, 2], [40, 40, 20])
+    dataset = list(range(len(y)))
+    train, valid = HoldoutSplit(0.2, stratify=stratify, random_state=0)(dataset, y)
+    assert len(valid) == 20 and len(train) == 80
+    assert set(train.indices).isdisjoint(valid.indices)
+    if stratify:
+        np.testing.assert_array_equal(np.bincount(y[valid.indices]), [8, 8, 4])
+
+
+def test_holdout_split_falls_back_when_a_class_has_one_sample():
+    y = np.array([0] * 30 + [1] * 9 + [2])
+    train, valid = HoldoutSplit(0.25, stratify=True, random_state=0)(list(range(40)), y)
+    assert len(train) + len(valid) == 40
+
+
+def test_warm_start_continues_training():
+    X, y = _blobs()
+    model = SoftmaxRegression(max_epochs=3, warm_start=True, random_state=0).fit(X, y)
+    net = model.net_
+    model.fit(X, y)
+    assert model.net_ is net and model.n_iter_ == 6
+    cold = SoftmaxRegression(max_epochs=3, random_state=0).fit(X, y)
+    net = cold.net_
+    assert cold.fit(X, y).net_ is not net and cold.n_iter_ == 3
+
+
+def test_warm_start_rebuilds_when_the_classes_change():
+    X, y = _blobs()
+    model = SoftmaxRegression(max_epochs=2, warm_start=True, random_state=0).fit(X, y)
+    model.fit(X[y < 2], y[y < 2])
+    assert model.n_iter_ == 2 and len(model.classes_) == 2
+
+
+class _Sequences(BaseEstimator):
+    """Stand-in estimator for check_sequences, which only sets and reads attributes."""
+
+
+def test_check_sequences_accepts_ragged_padded_and_flat_input():
+    rng = np.random.default_rng(0)
+    ragged = [rng.standard_normal((length, 3)) for length in (4, 1, 2)]
+    padded, lengths = check_sequences(_Sequences(), ragged, reset=True)
+    assert padded.shape == (3, 4, 3) and padded.dtype == np.float32
+    np.testing.assert_array_equal(lengths, [4, 1, 2])
+    assert np.isnan(padded[1, 1:]).all()
+    again, lengths_again = check_sequences(_Sequences(), padded, reset=True)
+    np.testing.assert_array_equal(again, padded)
+    np.testing.assert_array_equal(lengths_again, lengths)
+    estimator = _Sequences()
+    flat, flat_lengths = check_sequences(estimator, rng.standard_normal((5, 3)), reset=True)
+    assert flat.shape == (5, 1, 3) and estimator.n_features_in_ == 3
+    np.testing.assert_array_equal(flat_lengths, 1)
+
+
+@pytest.mark.parametrize(
+    ("sequences", "message"),
+    [
+        ([np.ones((2, 3)), np.ones((2, 4))], "same number of features"),
+        ([np.ones((2, 3)), np.ones((0, 3))], "no time steps"),
+        ([np.array([[1.0, np.nan, 1.0], [1.0, 1.0, 1.0]])], "NaN inside sequence 0"),
+        ([np.ones((2, 3)), np.array([[1.0, 1, 1], [np.nan] * 3, [1, 1, 1]])], "contains NaN"),
+        (np.full((2, 3, 2), np.nan), "all padding"),
+        ([np.array([[1.0, np.inf]])], "infinity"),
+    ],
+)
+def test_check_sequences_rejects_bad_input(sequences, message):
+    with pytest.raises(ValueError, match=message):
+        check_sequences(_Sequences(), sequences, reset=True)
+
+
+def test_check_sequences_checks_the_feature_count_at_predict_time():
+    estimator = _Sequences()
+    check_sequences(estimator, [np.ones((2, 3))], reset=True)
+    with pytest.raises(ValueError, match="X has 2 features, but _Sequences is expecting 3"):
+        check_sequences(estimator, [np.ones((2, 2))], reset=False)
+
+
+def test_crop_padding_collate_and_split_padding():
+    first = np.array([[1.0, 1.0], [2.0, 2.0], [np.nan, np.nan], [np.nan, np.nan]], np.float32)
+    second = np.array(
+        [[3.0, 3.0], [np.nan, np.nan], [np.nan, np.nan], [np.nan, np.nan]], np.float32
+    )
+    (inputs, targets) = crop_padding_collate([(first, 0), (second, 1)])
+    assert inputs.shape == (2, 2, 2)
+    np.testing.assert_array_equal(targets, [0, 1])
+    filled, mask = split_padding(inputs)
+    np.testing.assert_array_equal(mask, [[True, True], [True, False]])
+    assert not torch.isnan(filled).any() and filled[1, 1].abs().sum() == 0

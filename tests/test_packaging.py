@@ -1,0 +1,54 @@
+"""The repository's promises to a newcomer: the README test command is what CI runs."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import ncestimators
+from ncestimators.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _readme_test_command():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Test", 1)[1]
+    return re.search(r"```bash\n(.+?)\n```", section, re.DOTALL).group(1).strip()
+
+
+def test_ci_runs_exactly_the_readme_test_command():
+    ci_lines = (ROOT / ".ci" / "run").read_text(encoding="utf-8").strip().splitlines()
+    assert "pytest" in _readme_test_command()
+    assert ci_lines[-1].strip() == _readme_test_command()
+
+
+def test_subpackages_install_inside_ncestimators(tmp_path):
+    # Run outside the checkout, so that only what the installation provides is importable.
+    script = (
+        "import importlib.util, pathlib, ncestimators.adapters, ncestimators.datasets\n"
+        "for name in ('adapters', 'datasets'):\n"
+        "    spec = importlib.util.find_spec(name)\n"
+        "    print(name, spec and pathlib.Path(spec.origin).resolve())\n"
+        "print('datasets_dir', pathlib.Path(ncestimators.datasets.__file__).resolve().parent)\n"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, check=True
+    ).stdout
+    found = dict(line.split(" ", 1) for line in output.splitlines())
+    datasets_dir = Path(found["datasets_dir"])
+    assert datasets_dir in (ROOT / "datasets", Path(ncestimators.__file__).parent / "datasets")
+    for bare_name in ("adapters", "datasets"):
+        assert not found[bare_name].startswith(str(ROOT))
+
+
+def test_cli_info_prints_versions_and_device(capsys):
+    assert main(["info"]) == 0
+    output = capsys.readouterr().out
+    assert f"ncestimators {ncestimators.__version__}" in output
+    assert re.search(r"^device (cpu|cuda)", output, re.MULTILINE)
+
+
+def test_cli_without_command_shows_help(capsys):
+    assert main([]) == 2
+    assert "info" in capsys.readouterr().out
