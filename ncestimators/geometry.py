@@ -26,8 +26,9 @@ _MAX_COSINE_TOL = 1e-3
 def simplex_etf(n_classes, dim, random_state=None):
     """Return a randomly rotated simplex equiangular tight frame (ETF).
 
-    The columns are ``n_classes`` unit vectors in ``dim`` dimensions whose pairwise cosines all equal
-    ``-1 / (n_classes - 1)``, the most separated configuration of that many points on the sphere.
+    The columns are ``n_classes`` unit vectors in ``dim`` dimensions whose pairwise cosines all
+    equal ``-1 / (n_classes - 1)``, the most separated configuration of that many points on the
+    sphere.
 
     Parameters
     ----------
@@ -62,11 +63,13 @@ def simplex_etf(n_classes, dim, random_state=None):
 
     .. math::
 
-        M = \\sqrt{\\frac{K}{K-1}}\\, U \\left(I_K - \\frac{1}{K} \\mathbf{1}\\mathbf{1}^\\top\\right),
+        M = \\sqrt{\\frac{K}{K-1}}\\, U
+            \\left(I_K - \\frac{1}{K} \\mathbf{1}\\mathbf{1}^\\top\\right),
         \\qquad U^\\top U = I_K,
 
-    needs :math:`d \\ge K`. Writing :math:`I_K - \\frac{1}{K}\\mathbf{1}\\mathbf{1}^\\top = H^\\top H`
-    with :math:`H \\in \\mathbb{R}^{(K-1) \\times K}` the Helmert matrix (orthonormal rows spanning
+    needs :math:`d \\ge K`. Writing
+    :math:`I_K - \\frac{1}{K}\\mathbf{1}\\mathbf{1}^\\top = H^\\top H` with
+    :math:`H \\in \\mathbb{R}^{(K-1) \\times K}` the Helmert matrix (orthonormal rows spanning
     :math:`\\mathbf{1}^\\perp`), this function returns
 
     .. math::
@@ -160,11 +163,11 @@ def uniform_prototypes(n_classes, dim, random_state=None, *, max_iter=1000):
       the paper's :math:`t = 2` and then at temperatures rising geometrically to
       :math:`t_{\\max} = 500 \\log(c(c-1))`. Since
       :math:`\\max_{i \\ne j} w_i^\\top w_j - \\frac{\\log(c(c-1))}{2t} \\le
-      \\frac{\\mathcal{L}_t}{2t} + 1 \\le \\max_{i \\ne j} w_i^\\top w_j`, raising :math:`t` turns the
-      average potential into a smooth maximum of the pairwise cosines, and the last stages push
-      down the closest pairs (the Tammes problem). For ``c = 100, d = 10`` this reaches a largest
-      cosine near 0.34, where the paper's 1000 steps of plain gradient descent at :math:`t = 2`
-      stop near 0.65. Time and memory grow as :math:`c^2 d` and :math:`c^2`.
+      \\frac{\\mathcal{L}_t}{2t} + 1 \\le \\max_{i \\ne j} w_i^\\top w_j`, raising :math:`t`
+      turns the average potential into a smooth maximum of the pairwise cosines, and the last
+      stages push down the closest pairs (the Tammes problem). For ``c = 100, d = 10`` this
+      reaches a largest cosine near 0.34, where the paper's 1000 steps of plain gradient descent
+      at :math:`t = 2` stop near 0.65. Time and memory grow as :math:`c^2 d` and :math:`c^2`.
 
     References
     ----------
@@ -470,5 +473,7 @@ def _check_classifier(weights, bias, n_classes, n_features):
         return weights, np.zeros(n_classes)
     bias = column_or_1d(check_array(bias, ensure_2d=False, input_name="bias"))
     if bias.shape != (n_classes,):
-        raise ValueError(f"bias must have shape ({n_classes},), one entry per class, got {bias.shape}.")
+        raise ValueError(
+            f"bias must have shape ({n_classes},), one entry per class, got {bias.shape}."
+        )
     return weights, bias
