@@ -17,6 +17,7 @@ from skorch.callbacks import EarlyStopping, ProgressBar
 
 from ._training import (
     OPTIMIZERS,
+    BatchLoader,
     EpochHooks,
     HoldoutSplit,
     crop_padding_collate,
@@ -120,6 +121,8 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
             lr=self.lr,
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,
+            iterator_train=BatchLoader,
+            iterator_valid=BatchLoader,
             iterator_train__shuffle=True,
             train_split=train_split,
             callbacks=callbacks,

@@ -10,7 +10,12 @@ import torch
 from sklearn.model_selection import train_test_split
 from skorch.callbacks import Callback
 from skorch.dataset import unpack_data
-from torch.utils.data import Subset, default_collate
+from torch.utils.data import (
+    DataLoader,
+    Sampler,
+    Subset,
+    default_convert,
+)
 
 from .exceptions import DeviceWarning
 
@@ -62,13 +67,47 @@ class HoldoutSplit:
         return Subset(dataset, train), Subset(dataset, valid)
 
 
+class BatchLoader(DataLoader):
+    """DataLoader that fetches each batch with one indexing call instead of one per sample.
+
+    skorch's datasets index NumPy arrays (memory-mapped ones too) with an index array in one
+    fancy-indexing call; per-sample fetching and collation would cost more than the forward and
+    backward pass of a small head.
+    """
+
+    def __init__(self, dataset, batch_size, shuffle=False, collate_fn=default_convert, **kwargs):
+        batches = _BatchIndices(len(dataset), batch_size, shuffle=shuffle)
+        super().__init__(dataset, batch_size=None, sampler=batches, collate_fn=collate_fn, **kwargs)
+
+
+class _BatchIndices(Sampler):
+    """Yield NumPy index arrays of ``batch_size`` positions, shuffled with torch's generator."""
+
+    def __init__(self, n_samples, batch_size, *, shuffle):
+        self.n_samples = n_samples
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+
+    def __iter__(self):
+        order = (
+            torch.randperm(self.n_samples).numpy() if self.shuffle else np.arange(self.n_samples)
+        )
+        return (
+            order[start : start + self.batch_size]
+            for start in range(0, len(order), self.batch_size)
+        )
+
+    def __len__(self):
+        return -(-self.n_samples // self.batch_size)
+
+
 def crop_padding_collate(batch):
-    """Stack NaN-padded ``(T, D)`` sequences; drop time steps that are padding in all of them.
+    """Convert a batch of NaN-padded ``(T, D)`` sequences to tensors, dropping all-padding steps.
 
     Videos in one data set differ a lot in length; cropping each batch to its longest member keeps
     the cost proportional to the real number of time steps.
     """
-    inputs, *rest = default_collate(batch)
+    inputs, *rest = default_convert(batch)
     observed = ~torch.isnan(inputs[..., 0])
     length = int(observed.any(dim=0).nonzero().max()) + 1
     return (inputs[:, :length], *rest)

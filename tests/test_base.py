@@ -249,7 +249,7 @@ def test_crop_padding_collate_and_split_padding():
     second = np.array(
         [[3.0, 3.0], [np.nan, np.nan], [np.nan, np.nan], [np.nan, np.nan]], np.float32
     )
-    (inputs, targets) = crop_padding_collate([(first, 0), (second, 1)])
+    inputs, targets = crop_padding_collate((np.stack([first, second]), np.array([0, 1])))
     assert inputs.shape == (2, 2, 2)
     np.testing.assert_array_equal(targets, [0, 1])
     filled, mask = split_padding(inputs)
