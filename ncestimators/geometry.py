@@ -445,8 +445,14 @@ def _off_diagonal(matrix):
 
 
 def _nc1(within_class_deviations, centred_means):
-    # tr(S_W S_B^+) / C with S_B^+ = C (M^+)^T M^+ and S_W = Z^T Z / N.
-    projected = within_class_deviations @ np.linalg.pinv(centred_means).T
+    # tr(S_W S_B^+) / C with S_B^+ = C (M^+)^T M^+ and S_W = Z^T Z / N. With M = U S V^T,
+    # Z (M^+)^T = Z U S^-1 V^T, whose norm is that of Z U S^-1. The counts-weighted sum of the
+    # columns of M is zero, so its rank is at most C - 1: a further singular value is round-off
+    # (of order eps times the features' offset, above pinv's cut-off) and must not be inverted.
+    u, s, _ = np.linalg.svd(centred_means, full_matrices=False)
+    tol = s[0] * max(centred_means.shape) * np.finfo(s.dtype).eps
+    rank = min(centred_means.shape[1] - 1, int(np.sum(s > tol)))
+    projected = within_class_deviations @ (u[:, :rank] / s[:rank])
     return np.sum(projected**2) / len(within_class_deviations)
 
 
