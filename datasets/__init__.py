@@ -2,4 +2,8 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
-__all__ = []
+from ._superclass import make_superclass_features
+
+__all__ = [
+    "make_superclass_features",
+]

@@ -2,6 +2,11 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+from ._dynamic_prototype import DynamicPrototypeClassifier
+
 __version__ = "0.1.0.dev0"
 
-__all__ = ["__version__"]
+__all__ = [
+    "DynamicPrototypeClassifier",
+    "__version__",
+]

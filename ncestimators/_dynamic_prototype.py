@@ -1,0 +1,490 @@
+"""Hyperspherical classification with dynamic label-to-prototype assignment (DL2PA)."""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from scipy.special import softmax
+from sklearn.base import ClassifierMixin, _fit_context
+from sklearn.utils import check_consistent_length
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+from torch import nn
+from torch.nn import functional as F
+
+from ._base import TorchEstimatorBase, check_features, encode_classes
+from .geometry import simplex_etf, uniform_prototypes
+from .ot import assign
+
+__all__ = ["DynamicPrototypeClassifier"]
+
+
+class DynamicPrototypeClassifier(ClassifierMixin, TorchEstimatorBase):
+    """Classifier that maps features onto fixed prototypes and learns which class gets which.
+
+    A trainable network maps each sample to a point ``z`` on the unit sphere in
+    ``prototype_dim`` dimensions. The sphere carries ``n_classes`` fixed prototypes spread as
+    evenly as possible; each class is pulled towards the prototype currently assigned to it. The
+    assignment itself is learned (DL2PA [1]_): every ``assign_every`` epochs, classes are matched
+    to prototypes so that the running mean direction of each class lies as close as possible to
+    its prototype. In few dimensions, where prototypes cannot all be equally far apart, this puts
+    similar classes on neighbouring prototypes instead of an arbitrary layout.
+
+    Parameters
+    ----------
+    prototype_dim : int, default=None
+        Dimension d of the sphere. None uses ``max(2, n_classes // 2)``, the paper's d = c/2.
+
+    hidden_dims : tuple of int, default=(256,)
+        Widths of the hidden layers of the map onto the sphere, each ``Linear -> LayerNorm ->
+        ReLU``. An empty tuple gives a linear map followed by normalisation.
+
+    assignment : {"dynamic", "static"}, default="dynamic"
+        "dynamic" re-assigns labels to prototypes during training; "static" keeps the initial
+        assignment (class i on prototype i), the fixed-classifier baseline of the paper's
+        ablation.
+
+    assign_every : int, default=1
+        Epochs between two re-assignments, at the end of an epoch: ``1 / tau'`` in the paper's
+        terms (tau' re-assignments per epoch; its main experiments use tau' = 1). Ignored when
+        ``assignment="static"``.
+
+    momentum : float, default=0.9
+        Momentum alpha of the moving average of each class's normalised embeddings (the class
+        representatives that the assignment matches to prototypes).
+
+    prototypes : {"uniform", "etf"}, default="uniform"
+        "uniform" uses :func:`~ncestimators.geometry.uniform_prototypes`, any dimension;
+        "etf" uses :func:`~ncestimators.geometry.simplex_etf` and needs
+        ``prototype_dim >= n_classes - 1``.
+
+    logit_scale : float, default=10.0
+        Inverse temperature of :meth:`predict_proba`: probabilities are
+        ``softmax(logit_scale * cosines)``. The training loss does not depend on it, and neither
+        do :meth:`predict` and :meth:`decision_function`; tune it for calibration (cosines lie
+        in [-1, 1], so small values give flat probabilities).
+
+    max_epochs : int, default=50
+        Number of passes over the training data.
+
+    batch_size : int, default=128
+        Mini-batch size.
+
+    lr : float, default=1e-3
+        Learning rate.
+
+    optimizer : {"adam", "adamw", "sgd"}, default="adam"
+        Optimiser; "sgd" uses momentum 0.9.
+
+    weight_decay : float, default=0.0
+        L2 penalty (decoupled for "adamw").
+
+    device : str, default="auto"
+        Torch device; "auto" uses CUDA when available. An unavailable CUDA device falls back to
+        the CPU with a :class:`~ncestimators.exceptions.DeviceWarning`.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the weights, the prototypes, the batch order and the held-out split, without
+        touching the global random states. Pass an int for reproducible results.
+
+    verbose : int, default=0
+        0 is silent; 1 shows a progress bar and the epoch table.
+
+    callbacks : list of skorch callbacks, default=None
+        Extra callbacks for the training loop.
+
+    validation_fraction : float, default=None
+        Fraction of the training data held out (stratified) to pick the epoch with the lowest
+        validation loss and to stop early. None trains on everything for ``max_epochs`` epochs.
+
+    n_iter_no_change : int, default=10
+        Epochs without improvement of the validation loss before stopping; only used with
+        ``validation_fraction``.
+
+    warm_start : bool, default=False
+        Whether a new ``fit`` on data with the same features and classes goes on training the
+        current network, its assignment and its class representatives.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit. Defined only when X has feature names that are all
+        strings.
+
+    prototypes_ : ndarray of shape (n_classes, prototype_dim)
+        The fixed unit-norm prototypes, row i being prototype i.
+
+    assignment_ : ndarray of shape (n_classes,)
+        The assignment used for prediction: class ``classes_[i]`` sits on prototype
+        ``assignment_[i]``. A permutation of ``0, ..., n_classes - 1``.
+
+    assignment_history_ : list of ndarray of shape (n_classes,)
+        The initial assignment (the identity) followed by the result of every re-assignment, in
+        order. With ``validation_fraction`` the network of the best epoch is kept, so
+        ``assignment_`` is then the entry of that epoch rather than the last one.
+
+    representatives_ : ndarray of shape (n_classes, prototype_dim)
+        Directions of the moving averages of each class's embeddings at the end of training,
+        what a re-assignment matches to the prototypes (zero for a class never seen).
+
+    net_ : skorch.NeuralNet
+        The fitted network.
+
+    history_ : skorch.callbacks.History
+        Per-epoch training record.
+
+    n_iter_ : int
+        Number of epochs trained.
+
+    See Also
+    --------
+    ncestimators.geometry.uniform_prototypes : The fixed prototypes.
+    ncestimators.ot.assign : The Hungarian matching of classes to prototypes.
+
+    Notes
+    -----
+    With :math:`g_\\theta` the network, :math:`z_i = g_\\theta(x_i) / \\lVert g_\\theta(x_i)
+    \\rVert`, prototypes :math:`w_1, \\dots, w_c` and assignment :math:`A`, training minimises
+    the input-to-prototype-mapping loss (the paper's Eq. 6)
+
+    .. math::
+
+        \\mathcal{L}_{\\mathrm{IPM}} = \\frac{1}{B} \\sum_{i=1}^{B}
+            \\frac{1}{2} \\left(z_i^\\top w_{A(y_i)} - 1\\right)^2
+
+    over each mini-batch. After every training step, each class :math:`j` present in the batch
+    updates its representative with the batch mean :math:`\\bar z_j^{\\,\\mathrm{batch}}` of its
+    normalised embeddings,
+    :math:`\\bar z_j \\leftarrow \\alpha \\bar z_j + (1 - \\alpha) \\bar z_j^{\\,\\mathrm{batch}}`
+    (starting from zero; only directions are used, so this equals a bias-corrected average).
+    Every ``assign_every`` epochs the assignment becomes the solution of Eq. 9,
+
+    .. math::
+
+        A^\\ast = \\arg\\max_{A} \\sum_{j=1}^{c}
+            \\frac{\\bar z_j^\\top}{\\lVert \\bar z_j \\rVert} w_{A(j)},
+
+    over all bijections A, found exactly with the Hungarian method. A sample is predicted to be
+    of the class whose assigned prototype is nearest: :math:`\\arg\\max_j z^\\top w_{A(j)}`.
+
+    Differences from the paper and its official code, each on purpose:
+
+    * The loss is averaged over the batch, not summed, so the learning rate does not depend on
+      the batch size.
+    * The representative update is the moving average the paper writes; the official code
+      adds the old value twice (``+=``, an effective momentum near 0.95) and keeps a single
+      sample per class instead of the batch mean.
+    * The initial assignment is the identity over prototypes stored in random order, which is a
+      random assignment as in the official code, but reproducible and readable.
+    * The map onto the sphere is an MLP with LayerNorm (not BatchNorm), so that batches of a
+      single sample train and predictions do not depend on batch statistics.
+
+    References
+    ----------
+    .. [1] M. S. Ebrahimi Saadabadi, A. Dabouei, S. Rahimi Malakshan and N. M. Nasrabadi,
+       "Hyperspherical Classification with Dynamic Label-to-Prototype Assignment", CVPR 2024.
+
+    Examples
+    --------
+    >>> from ncestimators import DynamicPrototypeClassifier
+    >>> from ncestimators.datasets import make_superclass_features
+    >>> X, y = make_superclass_features(n_classes=6, n_superclasses=2, n_samples=300,
+    ...                                 n_features=8, random_state=0)
+    >>> clf = DynamicPrototypeClassifier(prototype_dim=2, hidden_dims=(32,), max_epochs=20,
+    ...                                  random_state=0).fit(X, y)
+    >>> clf.prototypes_.shape, len(clf.assignment_history_)
+    ((6, 2), 21)
+    >>> sorted(clf.assignment_.tolist())  # a permutation: one prototype per class
+    [0, 1, 2, 3, 4, 5]
+    >>> clf.predict_proba(X[:2]).shape
+    (2, 6)
+    """
+
+    _parameter_constraints = {
+        **TorchEstimatorBase._parameter_constraints,
+        "prototype_dim": [Interval(Integral, 1, None, closed="left"), None],
+        "hidden_dims": [tuple, list],
+        "assignment": [StrOptions({"dynamic", "static"})],
+        "assign_every": [Interval(Integral, 1, None, closed="left")],
+        "momentum": [Interval(Real, 0, 1, closed="left")],
+        "prototypes": [StrOptions({"uniform", "etf"})],
+        "logit_scale": [Interval(Real, 0, None, closed="neither")],
+    }
+
+    def __init__(
+        self,
+        *,
+        prototype_dim=None,
+        hidden_dims=(256,),
+        assignment="dynamic",
+        assign_every=1,
+        momentum=0.9,
+        prototypes="uniform",
+        logit_scale=10.0,
+        max_epochs=50,
+        batch_size=128,
+        lr=1e-3,
+        optimizer="adam",
+        weight_decay=0.0,
+        device="auto",
+        random_state=None,
+        verbose=0,
+        callbacks=None,
+        validation_fraction=None,
+        n_iter_no_change=10,
+        warm_start=False,
+    ):
+        self.prototype_dim = prototype_dim
+        self.hidden_dims = hidden_dims
+        self.assignment = assignment
+        self.assign_every = assign_every
+        self.momentum = momentum
+        self.prototypes = prototypes
+        self.logit_scale = logit_scale
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.optimizer = optimizer
+        self.weight_decay = weight_decay
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.warm_start = warm_start
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Train the map onto the sphere and the label-to-prototype assignment.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training features, e.g. from a frozen backbone.
+
+        y : array-like of shape (n_samples,)
+            Class labels, at least two distinct ones.
+
+        Returns
+        -------
+        self : DynamicPrototypeClassifier
+            The fitted classifier.
+        """
+        self._check_hidden_dims()
+        X = check_features(self, X, reset=True)
+        check_consistent_length(X, y)
+        y = encode_classes(self, y)
+        self._check_prototype_dim()
+        self._update_schedule()
+        self._train(X, y, stratify=True)
+        head = self.net_.module_
+        self.prototypes_ = _to_numpy(head.prototypes)
+        self.assignment_ = head.assignment.cpu().numpy().astype(np.intp)
+        self.assignment_history_ = [assignment.copy() for assignment in head.assignment_history]
+        self.representatives_ = _to_numpy(F.normalize(head.representatives, dim=1))
+        return self
+
+    def decision_function(self, X):
+        """Cosine between each sample's embedding and each class's assigned prototype.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples, n_classes) or (n_samples,)
+            Cosines in [-1, 1], columns in the order of ``classes_``. For two classes, the
+            cosine of the second class minus that of the first (positive means
+            ``classes_[1]``).
+        """
+        cosines = self._class_cosines(X)
+        if len(self.classes_) == 2:
+            return cosines[:, 1] - cosines[:, 0]
+        return cosines
+
+    def predict_proba(self, X):
+        """Class probabilities ``softmax(logit_scale * cosines)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probabilities, columns in the order of ``classes_``.
+        """
+        return softmax(self.logit_scale * self._class_cosines(X), axis=1)
+
+    def predict(self, X):
+        """Class of the nearest assigned prototype.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+            Predicted labels.
+        """
+        codes = self._class_cosines(X).argmax(axis=1)
+        return self.classes_[codes]
+
+    def _class_cosines(self, X):
+        check_is_fitted(self)
+        X = check_features(self, X, reset=False)
+        return _to_numpy(self.net_.forward(X))
+
+    def _build_module(self, n_features):
+        n_classes = len(self.classes_)
+        dim = self._resolved_prototype_dim()
+        # The prototypes come in a structured order (polygon vertices, +-e_i); shuffling makes
+        # the initial identity assignment an arbitrary one.
+        seed = int(torch.randint(2**31 - 1, ()))
+        order = torch.randperm(n_classes)
+        prototypes = torch.from_numpy(self._prototype_matrix(n_classes, dim, seed).T)
+        return _SphereHead(
+            n_features,
+            tuple(self.hidden_dims),
+            prototypes[order].float(),
+            assign_every=self._reassignment_period(),
+        )
+
+    def _build_criterion(self):
+        return _IPMLoss(self.momentum)
+
+    def _prototype_matrix(self, n_classes, dim, seed):
+        if self.prototypes == "etf":
+            return simplex_etf(n_classes, dim, random_state=seed)
+        return uniform_prototypes(n_classes, dim, random_state=seed)
+
+    def _resolved_prototype_dim(self):
+        if self.prototype_dim is None:
+            return max(2, len(self.classes_) // 2)
+        return self.prototype_dim
+
+    def _reassignment_period(self):
+        return self.assign_every if self.assignment == "dynamic" else None
+
+    def _check_hidden_dims(self):
+        if not all(isinstance(width, Integral) and width >= 1 for width in self.hidden_dims):
+            raise ValueError(
+                f"hidden_dims must contain positive integers, got {self.hidden_dims!r}; e.g. "
+                "(256,) for one hidden layer or () for a linear map."
+            )
+
+    def _check_prototype_dim(self):
+        n_classes, dim = len(self.classes_), self._resolved_prototype_dim()
+        if self.prototypes == "etf" and dim < n_classes - 1:
+            raise ValueError(
+                f"prototypes='etf' needs prototype_dim >= n_classes - 1 = {n_classes - 1}, got "
+                f"prototype_dim={dim}. Use prototypes='uniform' for fewer dimensions."
+            )
+        if dim == 1 and n_classes > 2:
+            raise ValueError(
+                f"prototype_dim=1 holds only two prototypes (+1 and -1), but there are "
+                f"{n_classes} classes; use prototype_dim >= 2."
+            )
+
+    def _update_schedule(self):
+        """Let a warm-started net follow the current assignment parameters."""
+        if self.warm_start and hasattr(self, "net_"):
+            self.net_.module_.assign_every = self._reassignment_period()
+            self.net_.criterion_.momentum = self.momentum
+
+
+class _SphereHead(nn.Module):
+    """MLP onto the unit sphere, scored against fixed prototypes under a learned assignment.
+
+    Holds the assignment state as buffers so that it is saved, restored with the best epoch's
+    weights and moved between devices together with the network. In training mode the forward
+    pass also returns the normalised embeddings and the class-representative buffer: only the
+    loss sees the labels, so the loss updates the representatives.
+    """
+
+    def __init__(self, n_features, hidden_dims, prototypes, *, assign_every):
+        super().__init__()
+        n_classes, dim = prototypes.shape
+        self.encoder = _mlp(n_features, hidden_dims, dim)
+        self.register_buffer("prototypes", prototypes)
+        self.register_buffer("assignment", torch.arange(n_classes))
+        self.register_buffer("representatives", torch.zeros(n_classes, dim))
+        self.assignment_history = [np.arange(n_classes)]
+        self.assign_every = assign_every
+        self.epoch = 0
+
+    def forward(self, inputs):
+        embeddings = F.normalize(self.encoder(inputs), dim=1)
+        class_cosines = embeddings @ self.prototypes[self.assignment].T
+        if self.training:
+            return class_cosines, embeddings, self.representatives
+        return class_cosines
+
+    def start_epoch(self, epoch, max_epochs):
+        self.epoch = epoch
+
+    def end_epoch(self):
+        if self.assign_every is not None and (self.epoch + 1) % self.assign_every == 0:
+            self.reassign()
+
+    @torch.no_grad()
+    def reassign(self):
+        """Match classes to prototypes by the cosine of their representatives (Eq. 9)."""
+        similarity = F.normalize(self.representatives, dim=1) @ self.prototypes.T
+        assignment = assign(similarity)
+        self.assignment.copy_(torch.from_numpy(assignment))
+        self.assignment_history.append(assignment)
+
+
+class _IPMLoss(nn.Module):
+    """Mean of ``(cos(z, w_A(y)) - 1)^2 / 2``; in training also updates the representatives."""
+
+    def __init__(self, momentum):
+        super().__init__()
+        self.momentum = momentum
+
+    def forward(self, outputs, target):
+        if isinstance(outputs, tuple):
+            class_cosines, embeddings, representatives = outputs
+            _update_representatives(representatives, embeddings.detach(), target, self.momentum)
+        else:
+            class_cosines = outputs
+        cosines = class_cosines.gather(1, target.unsqueeze(1)).squeeze(1)
+        return 0.5 * (cosines - 1).square().mean()
+
+
+@torch.no_grad()
+def _update_representatives(representatives, embeddings, target, momentum):
+    """Move the representative of every class in the batch towards its batch mean, in place."""
+    sums = torch.zeros_like(representatives).index_add_(0, target, embeddings)
+    counts = torch.bincount(target, minlength=len(representatives))
+    present = counts > 0
+    means = sums[present] / counts[present].unsqueeze(1)
+    representatives[present] = torch.lerp(means, representatives[present], momentum)
+
+
+def _to_numpy(tensor):
+    return tensor.detach().cpu().numpy().astype(np.float64)
+
+
+def _mlp(n_features, hidden_dims, n_outputs):
+    layers = []
+    for width in hidden_dims:
+        layers += [nn.Linear(n_features, width), nn.LayerNorm(width), nn.ReLU()]
+        n_features = width
+    layers.append(nn.Linear(n_features, n_outputs))
+    return nn.Sequential(*layers)

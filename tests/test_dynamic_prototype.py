@@ -1,0 +1,317 @@
+"""DynamicPrototypeClassifier (DL2PA) and make_superclass_features."""
+
+import itertools
+import pickle
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import check_param_validation, parametrize_with_checks
+from torch.nn import functional as F
+
+from ncestimators._dynamic_prototype import (
+    DynamicPrototypeClassifier,
+    _IPMLoss,
+    _update_representatives,
+)
+from ncestimators.datasets import make_superclass_features
+
+FAST = {"hidden_dims": (16,), "max_epochs": 5, "batch_size": 32, "lr": 0.01}
+
+EXPECTED_FAILED_CHECKS = {
+    "check_methods_subset_invariance": (
+        "torch's float32 Linear takes a different kernel for one sample than for a batch, so "
+        "outputs differ in the last bit (about 2e-7) from a batched prediction; the check's "
+        "tolerance is 1e-7."
+    ),
+}
+
+
+@parametrize_with_checks(
+    [DynamicPrototypeClassifier(**FAST, random_state=0)],
+    expected_failed_checks=lambda estimator: EXPECTED_FAILED_CHECKS,
+    xfail_strict=True,
+)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+def test_param_validation():
+    check_param_validation("DynamicPrototypeClassifier", DynamicPrototypeClassifier(**FAST))
+
+
+def _superclass_split(n_samples=600, random_state=0, **kwargs):
+    X, y, superclasses = make_superclass_features(
+        n_samples=n_samples, return_superclasses=True, random_state=random_state, **kwargs
+    )
+    return *train_test_split(X, y, test_size=0.5, random_state=0, stratify=y), superclasses
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    X, y = make_superclass_features(
+        n_classes=5, n_superclasses=2, n_samples=150, n_features=6, class_sep=4.0, random_state=0
+    )
+    return X, y
+
+
+def test_string_labels(blobs):
+    X, y = blobs
+    labels = np.array(["ant", "bee", "cat", "dog", "emu"])[y]
+    model = DynamicPrototypeClassifier(**FAST, random_state=0).fit(X, labels)
+    np.testing.assert_array_equal(model.classes_, sorted(set(labels)))
+    assert set(model.predict(X)) <= set(labels)
+
+
+def test_pandas_input_sets_feature_names(blobs):
+    X, y = blobs
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
+    model = DynamicPrototypeClassifier(**FAST, random_state=0).fit(frame, pd.Series(y))
+    np.testing.assert_array_equal(model.feature_names_in_, frame.columns)
+    on_arrays = DynamicPrototypeClassifier(**FAST, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(model.predict_proba(frame), on_arrays.predict_proba(X))
+
+
+def test_pipeline_and_grid_search(blobs):
+    X, y = blobs
+    model = DynamicPrototypeClassifier(**{**FAST, "max_epochs": 20}, random_state=0)
+    pipeline = make_pipeline(StandardScaler(), model)
+    assert pipeline.fit(X, y).score(X, y) > 0.6
+    grid = {
+        "dynamicprototypeclassifier__prototype_dim": [2, 3],
+        "dynamicprototypeclassifier__assignment": ["dynamic", "static"],
+    }
+    search = GridSearchCV(pipeline, grid, cv=2).fit(X, y)
+    assert len(search.cv_results_["params"]) == 4
+    assert search.best_estimator_[-1].prototypes_.shape[1] in (2, 3)
+
+
+@pytest.mark.parametrize("dump", ["pickle", "joblib"])
+def test_round_trip_gives_identical_predictions(blobs, dump, tmp_path):
+    X, y = blobs
+    model = DynamicPrototypeClassifier(**FAST, random_state=0).fit(X, y)
+    if dump == "pickle":
+        loaded = pickle.loads(pickle.dumps(model))
+    else:
+        joblib.dump(model, tmp_path / "model.joblib")
+        loaded = joblib.load(tmp_path / "model.joblib")
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    np.testing.assert_array_equal(loaded.assignment_, model.assignment_)
+
+
+def test_same_random_state_gives_identical_results(blobs):
+    X, y = blobs
+    first = DynamicPrototypeClassifier(**FAST, random_state=3).fit(X, y)
+    second = DynamicPrototypeClassifier(**FAST, random_state=3).fit(X, y)
+    other = DynamicPrototypeClassifier(**FAST, random_state=4).fit(X, y)
+    np.testing.assert_array_equal(first.predict_proba(X), second.predict_proba(X))
+    np.testing.assert_array_equal(first.prototypes_, second.prototypes_)
+    np.testing.assert_array_equal(first.assignment_history_, second.assignment_history_)
+    assert not np.array_equal(first.predict_proba(X), other.predict_proba(X))
+
+
+def test_fit_leaves_global_random_states_untouched(blobs):
+    X, y = blobs
+    numpy_state, torch_state = np.random.get_state(), torch.get_rng_state()
+    DynamicPrototypeClassifier(**FAST).fit(X, y)
+    DynamicPrototypeClassifier(**FAST, random_state=np.random.RandomState(0)).fit(X, y)
+    assert all(
+        np.array_equal(a, b) for a, b in zip(numpy_state, np.random.get_state(), strict=True)
+    )
+    assert torch.equal(torch_state, torch.get_rng_state())
+
+
+@pytest.mark.parametrize(
+    ("X", "y", "params", "message"),
+    [
+        ([[0.0, np.nan], [1.0, 1.0]], [0, 1], {}, "NaN"),
+        ([[0.0, np.inf], [1.0, 1.0]], [0, 1], {}, "infinity"),
+        ([[0.0, 1.0], [1.0, 1.0]], [1, 1], {}, "only one class"),
+        ([[0.0, 1.0], [1.0, 1.0]], [0, 1, 1], {}, "inconsistent numbers of samples"),
+        (np.empty((0, 2)), [], {}, "0 sample"),
+        (np.eye(4), [0, 1, 2, 3], {"prototype_dim": 2, "prototypes": "etf"}, "'uniform'"),
+        (np.eye(3), [0, 1, 2], {"prototype_dim": 1}, "prototype_dim >= 2"),
+        (np.eye(2), [0, 1], {"hidden_dims": (8, 0)}, "positive integers"),
+    ],
+)
+def test_bad_input_is_a_value_error(X, y, params, message):
+    with pytest.raises(ValueError, match=message):
+        DynamicPrototypeClassifier(**{**FAST, **params}).fit(X, y)
+
+
+def test_wrong_feature_count_at_predict(blobs):
+    X, y = blobs
+    model = DynamicPrototypeClassifier(**FAST, random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match="features"):
+        model.predict(X[:, :-1])
+
+
+def test_fitted_attributes(blobs):
+    X, y = blobs
+    model = DynamicPrototypeClassifier(**FAST, assign_every=2, random_state=0).fit(X, y)
+    assert model.prototypes_.shape == (5, 2)  # the default prototype_dim is max(2, 5 // 2)
+    np.testing.assert_allclose(np.linalg.norm(model.prototypes_, axis=1), 1, rtol=1e-6)
+    np.testing.assert_array_equal(np.sort(model.assignment_), np.arange(5))
+    # The identity, then one re-assignment after epochs 2 and 4 of 5.
+    assert len(model.assignment_history_) == 1 + 5 // 2
+    np.testing.assert_array_equal(model.assignment_history_[0], np.arange(5))
+    np.testing.assert_array_equal(model.assignment_history_[-1], model.assignment_)
+    for assignment in model.assignment_history_:
+        np.testing.assert_array_equal(np.sort(assignment), np.arange(5))
+
+
+def test_static_assignment_stays_the_identity(blobs):
+    X, y = blobs
+    model = DynamicPrototypeClassifier(**FAST, assignment="static", random_state=0).fit(X, y)
+    assert len(model.assignment_history_) == 1
+    np.testing.assert_array_equal(model.assignment_, np.arange(5))
+
+
+def test_predictions_use_the_final_assignment(blobs):
+    X, y = blobs
+    model = DynamicPrototypeClassifier(**FAST, random_state=0).fit(X, y)
+    head = model.net_.module_.eval()
+    with torch.no_grad():
+        embeddings = F.normalize(head.encoder(torch.as_tensor(X, dtype=torch.float32)), dim=1)
+    cosines = embeddings.numpy() @ model.prototypes_[model.assignment_].T
+    np.testing.assert_allclose(model.decision_function(X), cosines, atol=1e-6)
+    np.testing.assert_array_equal(model.predict(X), model.classes_[cosines.argmax(axis=1)])
+    proba = model.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1)
+    np.testing.assert_array_equal(proba.argmax(axis=1), cosines.argmax(axis=1))
+
+
+def test_assignment_maximises_similarity_to_the_representatives():
+    X, y = make_superclass_features(
+        n_classes=6, n_superclasses=2, n_samples=180, n_features=6, random_state=1
+    )
+    model = DynamicPrototypeClassifier(**FAST, prototype_dim=2, random_state=0).fit(X, y)
+    similarity = model.representatives_ @ model.prototypes_.T
+    best = max(similarity[np.arange(6), list(p)].sum() for p in itertools.permutations(range(6)))
+    assert similarity[np.arange(6), model.assignment_].sum() == pytest.approx(best, abs=1e-6)
+
+
+def test_warm_start_continues_the_assignment(blobs):
+    X, y = blobs
+    model = DynamicPrototypeClassifier(**FAST, warm_start=True, random_state=0).fit(X, y)
+    net = model.net_
+    model.fit(X, y)
+    assert model.net_ is net and model.n_iter_ == 10
+    assert len(model.assignment_history_) == 11
+    model.set_params(assignment="static").fit(X, y)
+    assert model.n_iter_ == 15 and len(model.assignment_history_) == 11
+
+
+def test_early_stopping_keeps_an_assignment_of_the_history(blobs):
+    X, y = blobs
+    model = DynamicPrototypeClassifier(
+        **{**FAST, "max_epochs": 30}, validation_fraction=0.3, n_iter_no_change=2, random_state=0
+    ).fit(X, y)
+    assert any(np.array_equal(model.assignment_, a) for a in model.assignment_history_)
+
+
+def test_ipm_loss_values():
+    # Class cosines of two samples with labels 0 and 1: on the prototype, and opposite to it.
+    class_cosines = torch.tensor([[1.0, 0.3], [0.2, -1.0]])
+    loss = _IPMLoss(momentum=0.9)(class_cosines, torch.tensor([0, 1]))
+    assert loss.item() == pytest.approx((0 + 0.5 * 4) / 2)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    labels=st.lists(st.integers(0, 3), min_size=1, max_size=12),
+    momentum=st.floats(0, 0.99),
+    seed=st.integers(0, 2**16),
+)
+def test_representatives_follow_the_class_means(labels, momentum, seed):
+    rng = np.random.default_rng(seed)
+    previous = rng.standard_normal((4, 3))
+    embeddings = rng.standard_normal((len(labels), 3))
+    labels = np.array(labels)
+    representatives = torch.tensor(previous, dtype=torch.float64)
+    _update_representatives(
+        representatives, torch.tensor(embeddings), torch.tensor(labels), momentum
+    )
+    for label in range(4):
+        expected = previous[label]
+        if (labels == label).any():
+            mean = embeddings[labels == label].mean(axis=0)
+            expected = momentum * expected + (1 - momentum) * mean
+        np.testing.assert_allclose(representatives[label].numpy(), expected, atol=1e-12)
+
+
+def _mean_cosine_within_superclasses(model, superclasses):
+    placed = model.prototypes_[model.assignment_]
+    cosines = placed @ placed.T
+    pairs = (superclasses[:, None] == superclasses) & ~np.eye(len(superclasses), dtype=bool)
+    return cosines[pairs].mean()
+
+
+def test_dynamic_assignment_puts_superclasses_on_neighbouring_prototypes():
+    X_train, _, y_train, _, superclasses = _superclass_split()
+    params = {"prototype_dim": 2, "hidden_dims": (64,), "max_epochs": 30, "random_state": 0}
+    dynamic = DynamicPrototypeClassifier(**params).fit(X_train, y_train)
+    static = DynamicPrototypeClassifier(**params, assignment="static").fit(X_train, y_train)
+    # On a 20-gon, 4 arcs of 5 neighbouring vertices give a mean within-arc cosine of 0.77;
+    # an arbitrary assignment gives about 0.
+    assert _mean_cosine_within_superclasses(dynamic, superclasses) > 0.6
+    assert abs(_mean_cosine_within_superclasses(static, superclasses)) < 0.3
+
+
+def test_dynamic_assignment_beats_static_in_few_dimensions():
+    # The paper's Fig. 4a: with d << c a learned assignment matters.
+    gains = []
+    for seed in (0, 1):
+        X_train, X_test, y_train, y_test, _ = _superclass_split(random_state=seed)
+        params = {"prototype_dim": 3, "hidden_dims": (64,), "max_epochs": 30, "random_state": 0}
+        dynamic = DynamicPrototypeClassifier(**params).fit(X_train, y_train)
+        static = DynamicPrototypeClassifier(**params, assignment="static").fit(X_train, y_train)
+        gains.append(dynamic.score(X_test, y_test) - static.score(X_test, y_test))
+    assert np.mean(gains) > 0.05
+
+
+def test_make_superclass_features_plants_the_hierarchy():
+    X, y, superclasses = make_superclass_features(
+        n_classes=7, n_superclasses=3, n_samples=7000, n_features=16,
+        return_superclasses=True, random_state=0,
+    )  # fmt: skip
+    assert X.dtype == np.float64 and X.shape == (7000, 16)
+    assert np.issubdtype(y.dtype, np.integer)
+    np.testing.assert_array_equal(np.bincount(y), 1000)
+    np.testing.assert_array_equal(superclasses, [0, 0, 0, 1, 1, 2, 2])
+    means = np.array([X[y == c].mean(axis=0) for c in range(7)])
+    distances = np.linalg.norm(means[:, None] - means, axis=2)
+    same = (superclasses[:, None] == superclasses) & ~np.eye(7, dtype=bool)
+    different = superclasses[:, None] != superclasses
+    # sqrt(2) * class_sep and sqrt(2 * class_sep**2 + 2 * superclass_sep**2), roughly.
+    assert distances[same].max() < 4.5 < 7 < distances[different].min()
+    np.testing.assert_allclose(np.std(X - means[y], axis=0), 1, atol=0.05)
+
+
+def test_make_superclass_features_is_reproducible():
+    first = make_superclass_features(n_samples=50, random_state=0)
+    second = make_superclass_features(n_samples=50, random_state=0)
+    for a, b in zip(first, second, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"n_classes": 3, "n_superclasses": 4}, "n_superclasses=4 exceeds n_classes=3"),
+        ({"n_classes": 10, "n_samples": 5}, "every class needs at least one sample"),
+        ({"n_classes": 1}, "n_classes"),
+        ({"class_sep": -1.0}, "class_sep"),
+        ({"n_features": 0}, "n_features"),
+    ],
+)
+def test_make_superclass_features_rejects_bad_parameters(params, message):
+    with pytest.raises(ValueError, match=message):
+        make_superclass_features(**params)
