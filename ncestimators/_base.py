@@ -79,8 +79,11 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
         with seeded(seed):
             if self._can_continue(device):
                 net = self.net_
+                net.set_params(max_epochs=self.max_epochs)
                 net.partial_fit(X, y)
             else:
+                # A failed fit must not leave an earlier net looking like the fitted model.
+                self.__dict__.pop("net_", None)
                 net = self._make_net(device, seed, stratify=stratify, sequences=sequences)
                 net.fit(X, y)
         self.net_ = net
@@ -131,6 +134,9 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
             **optimizer_params,
             **collate,
         )
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "net_")
 
     def _can_continue(self, device):
         """Whether ``warm_start`` can go on training the current net on this data."""
@@ -188,7 +194,7 @@ def check_sequences(estimator, X, *, reset):
     name = type(estimator).__name__
     if _is_ragged(X):
         X = _pad_ragged(X)
-    elif getattr(X, "ndim", None) != 3 and np.ndim(X) != 3:
+    elif _ndim(X) != 3:
         X = check_features(estimator, X, reset=reset)
         return X[:, None, :], np.ones(len(X), dtype=np.intp)
     X = check_array(
@@ -211,6 +217,13 @@ def check_sequences(estimator, X, *, reset):
             "features as input."
         )
     return X, lengths
+
+
+def _ndim(X):
+    """Number of dimensions of X without converting it (array-likes may refuse NumPy functions)."""
+    if hasattr(X, "ndim"):
+        return X.ndim
+    return np.ndim(X) if isinstance(X, list | tuple) else None
 
 
 def _is_ragged(X):

@@ -23,7 +23,7 @@ OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch
 
 
 class EpochHooks(Callback):
-    """Tell the criterion (and module) when an epoch starts and ends.
+    """Tell the criterion (and module) when an epoch starts and ends; stop a diverged fit.
 
     Schedules such as AllNC's curriculum weight and once-per-epoch steps such as the
     label-to-prototype reassignment need the epoch index, which skorch keeps in its history.
@@ -36,6 +36,12 @@ class EpochHooks(Callback):
                 owner.start_epoch(epoch, net.max_epochs)
 
     def on_epoch_end(self, net, **kwargs):
+        loss = net.history[-1, "train_loss"]
+        if not np.isfinite(loss):
+            raise ValueError(
+                f"Training diverged: the training loss is {loss} in epoch {len(net.history)}. "
+                "Lower lr, standardise the features, or check them for extreme values."
+            )
         for owner in (net.criterion_, net.module_):
             if hasattr(owner, "end_epoch"):
                 owner.end_epoch()

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_consistent_length
 from sklearn.utils.estimator_checks import check_param_validation, parametrize_with_checks
 from sklearn.utils.validation import check_is_fitted
@@ -255,3 +256,19 @@ def test_crop_padding_collate_and_split_padding():
     filled, mask = split_padding(inputs)
     np.testing.assert_array_equal(mask, [[True, True], [True, False]])
     assert not torch.isnan(filled).any() and filled[1, 1].abs().sum() == 0
+
+
+def test_diverged_training_is_a_value_error_and_leaves_nothing_fitted():
+    X, y = _blobs()
+    model = SoftmaxRegression(random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match="Training diverged"):
+        model.fit(X * 1e38, y)
+    with pytest.raises(NotFittedError):
+        model.predict(X)
+
+
+def test_warm_start_honours_a_new_max_epochs():
+    X, y = _blobs()
+    model = SoftmaxRegression(max_epochs=2, warm_start=True, random_state=0).fit(X, y)
+    model.set_params(max_epochs=3).fit(X, y)
+    assert model.n_iter_ == 5

@@ -193,7 +193,9 @@ def test_optimised_prototypes_solve_known_tammes_cases(n_classes):
         assert optimum - 1e-4 <= max_cosine(prototypes) <= optimum + 1e-3
 
 
-@pytest.mark.xfail(reason="L-BFGS stalls at the pentagonal bipyramid (max cosine 0.309)")
+@pytest.mark.xfail(
+    strict=True, reason="L-BFGS stalls at the pentagonal bipyramid (max cosine 0.309)"
+)
 def test_optimised_prototypes_solve_tammes_seven():
     prototypes = uniform_prototypes(7, 3, random_state=0)
     assert max_cosine(prototypes) <= np.cos(np.radians(77.8695)) + 1e-3
