@@ -2,8 +2,11 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+from ._aqa import load_aqa_features, make_aqa_sequences
 from ._superclass import make_superclass_features
 
 __all__ = [
+    "load_aqa_features",
+    "make_aqa_sequences",
     "make_superclass_features",
 ]

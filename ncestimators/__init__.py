@@ -2,11 +2,13 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+from ._cofinai import CoFInAIRegressor
 from ._dynamic_prototype import DynamicPrototypeClassifier
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "CoFInAIRegressor",
     "DynamicPrototypeClassifier",
     "__version__",
 ]

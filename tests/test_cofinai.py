@@ -1,0 +1,418 @@
+"""CoFInAIRegressor: coarse-to-fine action quality assessment."""
+
+import math
+import pickle
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import RidgeCV
+from sklearn.model_selection import GridSearchCV
+from sklearn.utils.estimator_checks import check_param_validation, parametrize_with_checks
+
+from ncestimators._cofinai import (
+    CoFInAIRegressor,
+    _expected_unit_score,
+    _grade_indices,
+    _graph_regulariser,
+    _random_crop,
+)
+from ncestimators.datasets import make_aqa_sequences
+from ncestimators.metrics import srcc
+
+FAST = {
+    "n_grades": 3,
+    "n_subgrades": 3,
+    "n_procedures": 2,
+    "d_procedure": 8,
+    "d_score": 4,
+    "max_epochs": 5,
+    "batch_size": 16,
+    "lr": 0.01,
+}
+
+
+@parametrize_with_checks(
+    [CoFInAIRegressor(**{**FAST, "max_epochs": 10}, random_state=0)],
+    xfail_strict=True,
+)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+def test_param_validation():
+    check_param_validation("CoFInAIRegressor", CoFInAIRegressor(**FAST))
+
+
+@pytest.fixture(scope="module")
+def videos():
+    return make_aqa_sequences(n_videos=40, n_clips=(3, 7), n_features=6, n_procedures=3,
+                              random_state=0)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def fitted(videos):
+    X, y = videos
+    return CoFInAIRegressor(**FAST, random_state=0).fit(X, y)
+
+
+def _pad(sequences):
+    padded = np.full((len(sequences), max(map(len, sequences)), sequences[0].shape[1]), np.nan)
+    for row, sequence in enumerate(sequences):
+        padded[row, : len(sequence)] = sequence
+    return padded
+
+
+def test_grid_search_over_grade_counts(videos):
+    X, y = videos
+    grid = {"n_grades": [2, 4], "n_subgrades": [2, 3]}
+    search = GridSearchCV(CoFInAIRegressor(**FAST, random_state=0), grid, cv=2).fit(X, y)
+    assert len(search.cv_results_["params"]) == 4
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    best = search.best_estimator_
+    assert best.grade_width_ == pytest.approx(np.ptp(y) / best.n_grades)
+    assert best.subgrade_prototypes_.shape == (best.n_subgrades, 4)
+
+
+def test_ragged_padded_and_flat_input_agree(videos, fitted):
+    X, _ = videos
+    from_list = fitted.predict(X)
+    np.testing.assert_array_equal(fitted.predict(_pad(X)), from_list)
+    np.testing.assert_array_equal(fitted.predict(_pad(X).astype(np.float32)), from_list)
+    flat = np.stack([sequence[0] for sequence in X])
+    np.testing.assert_array_equal(fitted.predict(flat), fitted.predict([x[:1] for x in X]))
+    np.testing.assert_array_equal(fitted.predict(flat), fitted.predict(flat[:, None, :]))
+
+
+def test_padding_does_not_change_a_prediction(videos, fitted):
+    X, _ = videos
+    shortest = int(np.argmin([len(x) for x in X]))
+    alone = fitted.predict([X[shortest]])
+    np.testing.assert_allclose(fitted.predict(X)[shortest], alone[0], rtol=1e-5)
+
+
+def test_fit_on_every_input_form_gives_the_same_model(videos):
+    X, y = videos
+    flat = np.stack([sequence[0] for sequence in X])
+    on_flat = CoFInAIRegressor(**FAST, random_state=0).fit(flat, y).predict(flat)
+    on_ragged = CoFInAIRegressor(**FAST, random_state=0).fit([x[:1] for x in X], y)
+    np.testing.assert_allclose(on_ragged.predict(flat), on_flat, rtol=1e-6)
+    on_list = CoFInAIRegressor(**FAST, random_state=0).fit(X, y).predict(X)
+    on_padded = CoFInAIRegressor(**FAST, random_state=0).fit(_pad(X), y).predict(X)
+    np.testing.assert_array_equal(on_padded, on_list)
+
+
+@pytest.mark.parametrize("dump", ["pickle", "joblib"])
+def test_round_trip_gives_identical_predictions(videos, fitted, dump, tmp_path):
+    X, _ = videos
+    if dump == "pickle":
+        loaded = pickle.loads(pickle.dumps(fitted))
+    else:
+        joblib.dump(fitted, tmp_path / "model.joblib")
+        loaded = joblib.load(tmp_path / "model.joblib")
+    pd.testing.assert_frame_equal(loaded.predict_grades(X), fitted.predict_grades(X))
+
+
+def test_same_random_state_gives_identical_results(videos):
+    X, y = videos
+    params = {**FAST, "clip_crop": 3}  # the crops are random too
+    first = CoFInAIRegressor(**params, random_state=3).fit(X, y)
+    second = CoFInAIRegressor(**params, random_state=3).fit(X, y)
+    other = CoFInAIRegressor(**params, random_state=4).fit(X, y)
+    np.testing.assert_array_equal(first.predict(X), second.predict(X))
+    np.testing.assert_array_equal(first.subgrade_prototypes_, second.subgrade_prototypes_)
+    assert not np.array_equal(first.predict(X), other.predict(X))
+
+
+def test_fit_leaves_global_random_states_untouched(videos):
+    X, y = videos
+    numpy_state, torch_state = np.random.get_state(), torch.get_rng_state()
+    CoFInAIRegressor(**FAST, clip_crop=2).fit(X, y)
+    CoFInAIRegressor(**FAST, random_state=np.random.RandomState(0)).fit(X, y)
+    assert all(
+        np.array_equal(a, b) for a, b in zip(numpy_state, np.random.get_state(), strict=True)
+    )
+    assert torch.equal(torch_state, torch.get_rng_state())
+
+
+def _with_nan_inside(X):
+    broken = [x.copy() for x in X]
+    broken[1][1, 0] = np.nan
+    return broken
+
+
+@pytest.mark.parametrize(
+    ("change", "params", "message"),
+    [
+        (lambda X, y: (_with_nan_inside(X), y), {}, "NaN inside sequence 1"),
+        (lambda X, y: (_pad(_with_nan_inside(X)), y), {}, "NaN inside sequence 1"),
+        (lambda X, y: ([X[0][:, :-1], *X[1:]], y), {}, "same number of features"),
+        (lambda X, y: (X, y[:-1]), {}, "inconsistent numbers of samples"),
+        (lambda X, y: (X, np.full(len(y), 7.0)), {}, "score range is empty"),
+        (lambda X, y: (X[:1], y[:1]), {}, r"every training score equals .* \(1 sample\)"),
+        (lambda X, y: (X, np.r_[np.nan, y[1:]]), {}, "y contains NaN"),
+        (lambda X, y: (X, y), {"score_range": (5, 5)}, "finite lo < hi"),
+        (lambda X, y: (X, y), {"score_range": (0, 1, 2)}, "finite lo < hi"),
+        (lambda X, y: (X, y), {"score_range": ("low", "high")}, "finite lo < hi"),
+        (lambda X, y: (X, y), {"n_subgrades": 6}, "d_score >= n_subgrades - 1 = 5"),
+    ],
+)
+def test_bad_input_is_a_value_error(videos, change, params, message):
+    X, y = change(*videos)
+    with pytest.raises(ValueError, match=message):
+        CoFInAIRegressor(**{**FAST, **params}).fit(X, y)
+
+
+def test_failed_fit_leaves_the_model_unfitted(videos):
+    X, y = videos
+    model = CoFInAIRegressor(**FAST)
+    with pytest.raises(ValueError, match="score range is empty"):
+        model.fit(X, np.zeros(len(y)))
+    with pytest.raises(NotFittedError):
+        model.predict(X)
+
+
+def test_d_score_is_free_without_fine_scoring(videos):
+    X, y = videos
+    model = CoFInAIRegressor(**{**FAST, "n_subgrades": 6}, fine_scoring=False).fit(X, y)
+    assert not hasattr(model, "subgrade_prototypes_")
+
+
+def test_wrong_feature_count_at_predict(videos, fitted):
+    X, _ = videos
+    with pytest.raises(ValueError, match="X has 5 features, but CoFInAIRegressor is expecting 6"):
+        fitted.predict([x[:, :-1] for x in X])
+
+
+def test_predict_grades(videos, fitted):
+    X, _ = videos
+    grades = fitted.predict_grades(X)
+    assert grades.columns.tolist() == [
+        "grade", "subgrade", "grade_proba", "subgrade_proba", "score"
+    ]  # fmt: skip
+    np.testing.assert_array_equal(grades["score"], fitted.predict(X))
+    assert grades["grade"].between(0, 2).all() and grades["subgrade"].between(0, 2).all()
+    assert grades[["grade_proba", "subgrade_proba"]].stack().between(1 / 3, 1).all()
+    lo, hi = fitted.score_range_
+    assert grades["score"].between(lo, hi).all()
+    frame = pd.DataFrame(np.stack([x[0] for x in X]), index=[f"v{i}" for i in range(len(X))])
+    assert fitted.predict_grades(frame).index.tolist() == frame.index.tolist()
+
+
+def test_predicted_subgrade_is_the_nearest_prototype(videos, fitted):
+    X, _ = videos
+    *_, cosines = fitted.net_.forward(np.asarray(_pad(X), np.float32))
+    np.testing.assert_array_equal(fitted.predict_grades(X)["subgrade"], cosines.argmax(dim=1))
+
+
+def test_fitted_attributes(videos, fitted):
+    _, y = videos
+    assert fitted.score_range_ == (y.min(), y.max())
+    assert fitted.grade_width_ == pytest.approx(np.ptp(y) / 3)
+    assert fitted.subgrade_width_ == pytest.approx(np.ptp(y) / 9)
+    assert fitted.grade_prototypes_.shape == (3, 8)
+    etf = fitted.subgrade_prototypes_
+    np.testing.assert_allclose(etf @ etf.T, 1.5 * np.eye(3) - 0.5, atol=1e-6)
+    assert fitted.n_features_in_ == 6 and fitted.n_iter_ == 5
+
+
+@pytest.mark.parametrize(
+    ("switch", "missing"),
+    [
+        ({"lambda_graph": 0.0}, None),
+        ({"temporal_fusion": False}, None),
+        ({"grade_parsing": False}, "grade_prototypes_"),
+        ({"fine_scoring": False}, "subgrade_prototypes_"),
+    ],
+)
+def test_ablations_fit_and_predict(videos, switch, missing):
+    X, y = videos
+    model = CoFInAIRegressor(**FAST, **switch, random_state=0).fit(X, y)
+    grades = model.predict_grades(X)
+    assert grades["score"].between(*model.score_range_).all()
+    if missing is not None:
+        assert not hasattr(model, missing)
+    if switch == {"fine_scoring": False}:
+        assert grades["subgrade"].isna().all() and grades["subgrade_proba"].isna().all()
+        # The score is the expected grade's centre, so one grade pins it to the centre.
+        expected = model.score_range_[0] + model.grade_width_ * (grades["grade"] + 0.5)
+        certain = grades["grade_proba"] > 0.999
+        np.testing.assert_allclose(grades["score"][certain], expected[certain], rtol=1e-3)
+
+
+def test_score_range_is_respected_and_scores_outside_are_clipped(videos):
+    X, y = videos
+    model = CoFInAIRegressor(**FAST, score_range=(2.0, 8.0), random_state=0).fit(X, y)
+    assert model.score_range_ == (2.0, 8.0)
+    assert model.predict(X).min() >= 2.0 and model.predict(X).max() <= 8.0
+    target = model._encode_scores(np.array([-1.0, 2.0, 8.0, 11.0]))
+    np.testing.assert_array_equal(target[:, 1:], [[0, 0], [0, 0], [2, 2], [2, 2]])
+
+
+def test_score_is_srcc(videos, fitted):
+    X, y = videos
+    assert fitted.score(X, y) == pytest.approx(srcc(y, fitted.predict(X)))
+
+
+def test_warm_start_continues_only_the_same_head(videos):
+    X, y = videos
+    model = CoFInAIRegressor(**FAST, warm_start=True, random_state=0).fit(X, y)
+    net = model.net_
+    model.fit(X, y)
+    assert model.net_ is net and model.n_iter_ == 10
+    model.set_params(n_grades=2).fit(X, y)
+    assert model.net_ is not net and model.n_iter_ == 5
+    net = model.net_
+    model.set_params(lambda_fine=0.5).fit(X, y)
+    assert model.net_ is not net
+
+
+def test_validation_fraction_stops_early(videos):
+    X, y = videos
+    model = CoFInAIRegressor(
+        **{**FAST, "max_epochs": 200}, validation_fraction=0.25, n_iter_no_change=2,
+        random_state=0,
+    ).fit(X, y)  # fmt: skip
+    assert model.n_iter_ < 200
+    assert np.isfinite(model.history_[:, "valid_loss"]).all()
+
+
+def _design_grades(score, lo, hi, n_grades, n_subgrades):
+    """DESIGN §5 literally: g = min(floor((s-lo)/S_C), G-1), f = min(floor(...), G'-1)."""
+    coarse = (hi - lo) / n_grades
+    fine = coarse / n_subgrades
+    grade = min(math.floor((score - lo) / coarse), n_grades - 1)
+    return grade, min(math.floor((score - lo - grade * coarse) / fine), n_subgrades - 1)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    lo=st.floats(-100, 100),
+    width=st.floats(0.01, 100),
+    fraction=st.floats(0, 1),
+    n_grades=st.integers(2, 10),
+    n_subgrades=st.integers(2, 10),
+)
+def test_score_decomposition(lo, width, fraction, n_grades, n_subgrades):
+    hi = lo + width
+    score = lo + fraction * width
+    grade, subgrade = (int(i) for i in _grade_indices((score - lo) / width, n_grades, n_subgrades))
+    assert 0 <= grade < n_grades and 0 <= subgrade < n_subgrades
+    if fraction == 1:
+        assert (grade, subgrade) == (n_grades - 1, n_subgrades - 1)
+    # The sub-grade's interval holds the score...
+    start = lo + (grade * n_subgrades + subgrade) * width / (n_grades * n_subgrades)
+    tolerance = 1e-9 * max(1, abs(lo), width)
+    assert start - tolerance <= score <= start + width / (n_grades * n_subgrades) + tolerance
+    # ...and away from interval boundaries, where rounding may go either way, the design's
+    # formula gives the same indices.
+    position = fraction * n_grades * n_subgrades
+    assume(min(position % 1, 1 - position % 1) > 1e-6 or fraction == 1)
+    assert (grade, subgrade) == _design_grades(score, lo, hi, n_grades, n_subgrades)
+
+
+def test_score_decomposition_boundaries():
+    unit = np.array([0.0, 0.25, 0.5 - 1e-12, 0.5, 0.999, 1.0])
+    grades, subgrades = _grade_indices(unit, 2, 4)
+    np.testing.assert_array_equal(grades, [0, 0, 0, 1, 1, 1])
+    np.testing.assert_array_equal(subgrades, [0, 2, 3, 0, 3, 3])
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    n_grades=st.integers(2, 6),
+    n_subgrades=st.integers(0, 6),
+    seed=st.integers(0, 2**16),
+    scale=st.floats(0.1, 50),
+)
+def test_expected_score_is_differentiable_and_in_range(n_grades, n_subgrades, seed, scale):
+    generator = torch.Generator().manual_seed(seed)
+    grade_logits = (scale * torch.randn(4, n_grades, generator=generator)).requires_grad_()
+    subgrade_logits = (scale * torch.randn(4, n_subgrades, generator=generator)).requires_grad_()
+    unit = _expected_unit_score(grade_logits.softmax(1), subgrade_logits.softmax(1))
+    levels = n_grades * max(n_subgrades, 1)
+    assert ((unit >= 0.5 / levels - 1e-6) & (unit <= 1 - 0.5 / levels + 1e-6)).all()
+    unit.sum().backward()
+    assert torch.isfinite(grade_logits.grad).all()
+    if n_subgrades:
+        assert torch.isfinite(subgrade_logits.grad).all()
+
+
+def test_expected_score_of_certain_predictions():
+    grade = torch.tensor([[0.0, 1.0, 0.0]])
+    subgrade = torch.tensor([[0.0, 0.0, 0.0, 1.0]])
+    # Grade 1 of 3, last of 4 sub-grades: the centre of bin 7 of 12.
+    assert _expected_unit_score(grade, subgrade).item() == pytest.approx(7.5 / 12)
+    assert _expected_unit_score(grade, subgrade[:, :0]).item() == pytest.approx(1.5 / 3)
+
+
+def _arc(angles):
+    return torch.stack([torch.cos(angles), torch.sin(angles), torch.zeros_like(angles)], dim=1)
+
+
+def test_graph_regulariser_vanishes_when_angles_follow_grade_distance():
+    ordered = _arc(torch.arange(5.0) * 0.7)  # angle between i and j: 0.7 |i - j| <= 2.8 < pi
+    assert _graph_regulariser(3.0 * ordered).item() == pytest.approx(0, abs=1e-5)
+    shuffled = ordered[[0, 3, 1, 4, 2]]
+    assert _graph_regulariser(shuffled).item() > 0.05
+    assert _graph_regulariser(torch.randn(2, 4)).item() == pytest.approx(0, abs=1e-6)
+
+
+def test_graph_regulariser_orders_prototypes_by_gradient_descent():
+    prototypes = torch.randn(4, 8, generator=torch.Generator().manual_seed(0), requires_grad=True)
+    optimizer = torch.optim.Adam([prototypes], lr=0.05)
+    for _ in range(300):
+        optimizer.zero_grad()
+        _graph_regulariser(prototypes).backward()
+        optimizer.step()
+    unit = torch.nn.functional.normalize(prototypes.detach(), dim=1)
+    angles = torch.arccos((unit @ unit.T).clamp(-1, 1))
+    assert _graph_regulariser(prototypes).item() < 1e-3
+    assert angles[0, 1] < angles[0, 2] < angles[0, 3] and angles[3, 2] < angles[3, 1]
+
+
+def test_graph_regulariser_has_finite_gradients_for_identical_prototypes():
+    prototypes = torch.ones(3, 4, requires_grad=True)
+    _graph_regulariser(prototypes).backward()
+    assert torch.isfinite(prototypes.grad).all()
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    lengths=st.lists(st.integers(1, 9), min_size=1, max_size=5),
+    crop=st.integers(1, 12),
+    seed=st.integers(0, 2**16),
+)
+def test_random_crop_keeps_a_run_of_real_clips(lengths, crop, seed):
+    total = max(lengths)
+    clips = torch.zeros(len(lengths), total, 1)
+    clips[:, :, 0] = torch.arange(1.0, total + 1)  # clip t holds t + 1
+    mask = torch.arange(total) < torch.tensor(lengths)[:, None]
+    torch.manual_seed(seed)
+    cropped, kept = _random_crop(clips * mask.unsqueeze(2), mask, crop)
+    for row, length in enumerate(lengths):
+        values = cropped[row, kept[row], 0].int().tolist()
+        assert len(values) == min(crop, length)
+        assert values == list(range(values[0], values[0] + len(values)))
+        assert 1 <= values[0] and values[-1] <= length
+        assert (cropped[row, ~kept[row]] == 0).all()
+
+
+def test_beats_ridge_on_mean_pooled_features():
+    # Procedures are worth different amounts and show quality along one shared direction with
+    # procedure-dependent sign, so the clip average cannot tell the score (see
+    # make_aqa_sequences); attending to the procedures can.
+    X, y = make_aqa_sequences(n_videos=300, n_features=32, random_state=0)
+    X_train, X_test, y_train, y_test = X[:200], X[200:], y[:200], y[200:]
+    pooled = np.stack([x.mean(axis=0) for x in X])
+    ridge = RidgeCV(alphas=np.logspace(-3, 3, 13)).fit(pooled[:200], y_train)
+    ridge_srcc = srcc(y_test, ridge.predict(pooled[200:]))
+    model = CoFInAIRegressor(
+        d_procedure=32, d_score=16, dropout=0.5, max_epochs=40, lr=3e-3, random_state=0
+    ).fit(X_train, y_train)
+    assert model.score(X_test, y_test) > ridge_srcc + 0.2
