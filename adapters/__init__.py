@@ -1,4 +1,4 @@
-"""Backbone feature extraction and end-to-end fine-tuning (installed as ``ncestimators.adapters``)."""
+"""Backbone feature extraction and end-to-end fine-tuning (as ``ncestimators.adapters``)."""
 
 # SPDX-License-Identifier: BSD-3-Clause
 

@@ -172,6 +172,16 @@ def encode_classes(estimator, y):
     return encoder.transform(y).astype(np.int64)
 
 
+def check_hidden_dims(hidden_dims):
+    """Raise a ValueError unless ``hidden_dims`` holds positive integers; return it as a tuple."""
+    if not all(isinstance(width, Integral) and width >= 1 for width in hidden_dims):
+        raise ValueError(
+            f"hidden_dims must contain positive integers, got {hidden_dims!r}; e.g. (256,) for "
+            "one hidden layer or () for none."
+        )
+    return tuple(hidden_dims)
+
+
 def check_features(estimator, X, *, reset):
     """Validate 2-D feature input and return it as float32 (no copy for float32 input)."""
     X = validate_data(estimator, X, reset=reset, dtype=[np.float32, np.float64])

@@ -14,7 +14,8 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 from torch.nn import functional as F
 
-from ._base import TorchEstimatorBase, check_features, encode_classes
+from ._base import TorchEstimatorBase, check_features, check_hidden_dims, encode_classes
+from ._training import mlp
 from .geometry import simplex_etf, uniform_prototypes
 from .ot import assign
 
@@ -279,7 +280,7 @@ class DynamicPrototypeClassifier(ClassifierMixin, TorchEstimatorBase):
         self : DynamicPrototypeClassifier
             The fitted classifier.
         """
-        self._check_hidden_dims()
+        check_hidden_dims(self.hidden_dims)
         X = check_features(self, X, reset=True)
         check_consistent_length(X, y)
         y = encode_classes(self, y)
@@ -380,13 +381,6 @@ class DynamicPrototypeClassifier(ClassifierMixin, TorchEstimatorBase):
     def _reassignment_period(self):
         return self.assign_every if self.assignment == "dynamic" else None
 
-    def _check_hidden_dims(self):
-        if not all(isinstance(width, Integral) and width >= 1 for width in self.hidden_dims):
-            raise ValueError(
-                f"hidden_dims must contain positive integers, got {self.hidden_dims!r}; e.g. "
-                "(256,) for one hidden layer or () for a linear map."
-            )
-
     def _check_prototype_dim(self):
         n_classes, dim = len(self.classes_), self._resolved_prototype_dim()
         if self.prototypes == "etf" and dim < n_classes - 1:
@@ -419,7 +413,7 @@ class _SphereHead(nn.Module):
     def __init__(self, n_features, hidden_dims, prototypes, *, assign_every):
         super().__init__()
         n_classes, dim = prototypes.shape
-        self.encoder = _mlp(n_features, hidden_dims, dim)
+        self.encoder = mlp(n_features, hidden_dims, dim)
         self.register_buffer("prototypes", prototypes)
         self.register_buffer("assignment", torch.arange(n_classes))
         self.register_buffer("representatives", torch.zeros(n_classes, dim))
@@ -479,12 +473,3 @@ def _update_representatives(representatives, embeddings, target, momentum):
 
 def _to_numpy(tensor):
     return tensor.detach().cpu().numpy().astype(np.float64)
-
-
-def _mlp(n_features, hidden_dims, n_outputs):
-    layers = []
-    for width in hidden_dims:
-        layers += [nn.Linear(n_features, width), nn.LayerNorm(width), nn.ReLU()]
-        n_features = width
-    layers.append(nn.Linear(n_features, n_outputs))
-    return nn.Sequential(*layers)

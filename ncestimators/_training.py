@@ -10,6 +10,7 @@ import torch
 from sklearn.model_selection import train_test_split
 from skorch.callbacks import Callback
 from skorch.dataset import unpack_data
+from torch import nn
 from torch.utils.data import (
     DataLoader,
     Sampler,
@@ -83,6 +84,9 @@ class BatchLoader(DataLoader):
 
     def __init__(self, dataset, batch_size, shuffle=False, collate_fn=default_convert, **kwargs):
         batches = _BatchIndices(len(dataset), batch_size, shuffle=shuffle)
+        # Without a generator of its own, every iteration draws a worker seed from torch's global
+        # generator, so a plain predict call would change the caller's random state.
+        kwargs.setdefault("generator", torch.Generator())
         super().__init__(dataset, batch_size=None, sampler=batches, collate_fn=collate_fn, **kwargs)
 
 
@@ -105,6 +109,19 @@ class _BatchIndices(Sampler):
 
     def __len__(self):
         return -(-self.n_samples // self.batch_size)
+
+
+def mlp(n_features, hidden_dims, n_outputs):
+    """``Linear -> LayerNorm -> ReLU`` per hidden width, then a linear output layer.
+
+    LayerNorm rather than BatchNorm, so that a sample's output never depends on its batch.
+    """
+    layers = []
+    for width in hidden_dims:
+        layers += [nn.Linear(n_features, width), nn.LayerNorm(width), nn.ReLU()]
+        n_features = width
+    layers.append(nn.Linear(n_features, n_outputs))
+    return nn.Sequential(*layers)
 
 
 def crop_padding_collate(batch):

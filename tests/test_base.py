@@ -105,11 +105,11 @@ def _blobs(n_samples=120, random_state=0):
     return X, y
 
 
-def test_fit_leaves_global_random_states_untouched():
+def test_fit_and_predict_leave_global_random_states_untouched():
     X, y = _blobs()
     numpy_state, torch_state = np.random.get_state(), torch.get_rng_state()
     SoftmaxRegression(random_state=None).fit(X, y)
-    SoftmaxRegression(random_state=np.random.RandomState(3)).fit(X, y)
+    SoftmaxRegression(random_state=np.random.RandomState(3)).fit(X, y).predict_proba(X)
     assert all(
         np.array_equal(a, b) for a, b in zip(numpy_state, np.random.get_state(), strict=True)
     )
