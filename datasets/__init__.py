@@ -3,10 +3,12 @@
 # SPDX-License-Identifier: BSD-3-Clause
 
 from ._aqa import load_aqa_features, make_aqa_sequences
+from ._segmentation import make_dense_segmentation
 from ._superclass import make_superclass_features
 
 __all__ = [
     "load_aqa_features",
     "make_aqa_sequences",
+    "make_dense_segmentation",
     "make_superclass_features",
 ]

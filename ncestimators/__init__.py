@@ -2,12 +2,14 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+from ._ceco import CeCoSegmenter
 from ._cofinai import CoFInAIRegressor
 from ._dynamic_prototype import DynamicPrototypeClassifier
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "CeCoSegmenter",
     "CoFInAIRegressor",
     "DynamicPrototypeClassifier",
     "__version__",

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import ncestimators
 from ncestimators.cli import main
 
@@ -40,6 +42,19 @@ def test_subpackages_install_inside_ncestimators(tmp_path):
     assert datasets_dir in (ROOT / "datasets", Path(ncestimators.__file__).parent / "datasets")
     for bare_name in ("adapters", "datasets"):
         assert not found[bare_name].startswith(str(ROOT))
+
+
+def test_every_subpackage_is_listed_for_installation():
+    # The package list is explicit (adapters/ and datasets/ are mapped), so a new subpackage left
+    # out of it would be missing from wheels while editable installs still find it.
+    tomllib = pytest.importorskip("tomllib", reason="tomllib is in the standard library from 3.11")
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    listed = set(config["tool"]["setuptools"]["packages"])
+    on_disk = {
+        "ncestimators." + ".".join(init.parent.relative_to(ROOT / "ncestimators").parts)
+        for init in (ROOT / "ncestimators").glob("*/**/__init__.py")
+    }
+    assert on_disk <= listed
 
 
 def test_cli_info_prints_versions_and_device(capsys):
