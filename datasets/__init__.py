@@ -5,10 +5,13 @@
 from ._aqa import load_aqa_features, make_aqa_sequences
 from ._segmentation import make_dense_segmentation
 from ._superclass import make_superclass_features
+from ._wtal import load_wtal_features, make_wtal_videos
 
 __all__ = [
     "load_aqa_features",
+    "load_wtal_features",
     "make_aqa_sequences",
     "make_dense_segmentation",
     "make_superclass_features",
+    "make_wtal_videos",
 ]

@@ -3,6 +3,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 
 from ._ceco import CeCoSegmenter
+from ._clusterfb import ClusterFBSeparator
 from ._cofinai import CoFInAIRegressor
 from ._dynamic_prototype import DynamicPrototypeClassifier
 
@@ -10,6 +11,7 @@ __version__ = "0.1.0.dev0"
 
 __all__ = [
     "CeCoSegmenter",
+    "ClusterFBSeparator",
     "CoFInAIRegressor",
     "DynamicPrototypeClassifier",
     "__version__",

@@ -1,0 +1,377 @@
+"""ClusterFBSeparator (CASE): sklearn contract, pseudo-label invariants, localisation."""
+
+import pickle
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+import sklearn
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.model_selection import GridSearchCV
+from sklearn.utils.estimator_checks import check_param_validation, parametrize_with_checks
+
+from ncestimators import ClusterFBSeparator
+from ncestimators._clusterfb._head import resample
+from ncestimators._clusterfb._losses import (
+    attention_loss,
+    cluster_labels,
+    rank_prior,
+    snippet_labels,
+    topk_mask,
+)
+from ncestimators.datasets import make_wtal_videos
+from ncestimators.metrics import localization_map, make_localization_scorer, segments_to_frame
+
+FAST = {"n_clusters": 4, "hidden_dim": 8, "max_epochs": 5, "batch_size": 8, "lr": 0.01}
+
+
+# One batch holds each check's data: torch's float32 kernels for batches of other sizes can differ
+# in the last bit, which is above the 1e-7 relative tolerance of the sample-order check.
+@parametrize_with_checks(
+    [ClusterFBSeparator(**{**FAST, "batch_size": 64}, random_state=0)],
+    xfail_strict=True,
+)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+def test_param_validation():
+    check_param_validation("ClusterFBSeparator", ClusterFBSeparator(**FAST))
+
+
+@pytest.fixture(scope="module")
+def videos():
+    return make_wtal_videos(
+        n_videos=24, n_classes=3, n_features=12, min_length=16, max_length=40, random_state=0
+    )
+
+
+@pytest.fixture(scope="module")
+def fitted(videos):
+    X, y, _ = videos
+    return ClusterFBSeparator(**FAST, random_state=0).fit(X, y)
+
+
+def test_outputs_have_the_documented_shapes(videos, fitted):
+    X, y, _ = videos
+    lengths = [len(video) for video in X]
+    proba = fitted.predict_proba(X)
+    assert proba.shape == y.shape
+    np.testing.assert_allclose(proba.sum(axis=1), 1)
+    predicted = fitted.predict(X)
+    assert predicted.shape == y.shape and set(np.unique(predicted)) <= {0, 1}
+    assert (predicted.sum(axis=1) >= 1).all()
+    clusters = fitted.cluster_proba(X)
+    assert [c.shape for c in clusters] == [(n, 4) for n in lengths]
+    np.testing.assert_allclose(np.concatenate(clusters).sum(axis=1), 1, rtol=1e-6)
+    foreground = fitted.foreground_proba(X)
+    assert [len(f) for f in foreground] == lengths
+    assert all(((f >= 0) & (f <= 1)).all() for f in foreground)
+    assert fitted.cluster_foreground_.shape == (4,)
+    proposals = fitted.localize(X)
+    assert list(proposals.columns) == ["video", "label", "start", "end", "score"]
+    assert set(proposals["video"]) <= set(range(len(X)))
+    assert (proposals["end"] > proposals["start"]).all()
+    assert (proposals["end"] <= np.array(lengths)[proposals["video"]]).all()
+    for video, classes in enumerate(predicted):
+        assert set(proposals.loc[proposals["video"] == video, "label"]) <= set(
+            np.flatnonzero(classes)
+        )
+
+
+def test_ragged_padded_and_flat_input_agree(videos, fitted):
+    X, _, _ = videos
+    padded = np.full((len(X), max(map(len, X)), X[0].shape[1]), np.nan, np.float32)
+    for index, video in enumerate(X):
+        padded[index, : len(video)] = video
+    np.testing.assert_allclose(fitted.predict_proba(padded), fitted.predict_proba(X), rtol=1e-5)
+    flat = np.stack([video[0] for video in X])
+    np.testing.assert_allclose(
+        fitted.predict_proba(flat), fitted.predict_proba([video[:1] for video in X]), rtol=1e-5
+    )
+
+
+def test_seconds_when_fps_is_given(videos, fitted):
+    X, _, _ = videos
+    in_snippets = fitted.localize(X[:3])
+    in_seconds = fitted.set_params(fps=25.0).localize(X[:3])
+    fitted.set_params(fps=None)
+    np.testing.assert_allclose(in_seconds["start"], in_snippets["start"] * 16 / 25)
+
+
+def test_label_lists_with_strings_and_single_labels(videos):
+    X, y, _ = videos
+    names = np.array(["dive", "jump", "vault"])
+    label_lists = [list(names[row.astype(bool)]) for row in y]
+    model = ClusterFBSeparator(**FAST, random_state=0).fit(X, label_lists)
+    np.testing.assert_array_equal(model.classes_, names)
+    assert model.predict(X).shape == (len(X), 3)
+    assert set(model.localize(X[:4])["label"]) <= set(names)
+    assert 0 <= model.score(X, label_lists) <= 1
+    single = names[y.argmax(axis=1)]
+    model = ClusterFBSeparator(**FAST, random_state=0).fit(X, single)
+    assert model.predict(X).shape == (len(X),) and set(model.predict(X)) <= set(names)
+
+
+@pytest.mark.parametrize("dump", ["pickle", "joblib"])
+def test_round_trip_gives_identical_predictions(videos, fitted, dump, tmp_path):
+    X, _, _ = videos
+    if dump == "pickle":
+        loaded = pickle.loads(pickle.dumps(fitted))
+    else:
+        joblib.dump(fitted, tmp_path / "model.joblib")
+        loaded = joblib.load(tmp_path / "model.joblib")
+    np.testing.assert_array_equal(loaded.predict_proba(X), fitted.predict_proba(X))
+    pd.testing.assert_frame_equal(loaded.localize(X), fitted.localize(X))
+
+
+def test_same_random_state_gives_identical_results(videos, fitted):
+    X, y, _ = videos
+    again = ClusterFBSeparator(**FAST, random_state=0).fit(X, y)
+    other = ClusterFBSeparator(**FAST, random_state=1).fit(X, y)
+    np.testing.assert_array_equal(again.predict_proba(X), fitted.predict_proba(X))
+    np.testing.assert_array_equal(again.cluster_foreground_, fitted.cluster_foreground_)
+    assert not np.array_equal(other.predict_proba(X), fitted.predict_proba(X))
+
+
+def test_fit_leaves_global_random_states_untouched(videos):
+    X, y, _ = videos
+    numpy_state, torch_state = np.random.get_state(), torch.get_rng_state()
+    ClusterFBSeparator(**{**FAST, "max_epochs": 2}, n_snippets=10).fit(X, y)
+    assert all(
+        np.array_equal(a, b) for a, b in zip(numpy_state, np.random.get_state(), strict=True)
+    )
+    assert torch.equal(torch_state, torch.get_rng_state())
+
+
+@pytest.mark.parametrize(
+    ("X", "y", "params", "message"),
+    [
+        ([np.ones((3, 4)), np.ones((0, 4))], [[1, 0], [0, 1]], {}, "no time steps"),
+        ([np.ones((3, 4)), np.ones((2, 5))], [[1, 0], [0, 1]], {}, "same number of features"),
+        ([np.ones((3, 4)), np.ones((2, 4))], [[1, 0], [0, 1], [1, 1]], {}, "inconsistent"),
+        ([np.ones((3, 4)), np.ones((2, 4))], np.array([[2, 0], [0, 1]]), {}, "only 0 and 1"),
+        ([np.ones((3, 4)), np.ones((2, 4))], np.array([[1, 2], [2, 1]]), {}, "only 0 and 1"),
+        ([np.ones((3, 3)), np.ones((2, 3))], [[1, 0], [0, 1]], {"n_streams": 2}, "n_streams=1"),
+        ([np.ones((3, 4)), np.ones((2, 4))], [["a"], ["a"]], {}, "at least 2 classes"),
+    ],
+)
+def test_bad_training_input_is_a_value_error(X, y, params, message):
+    with pytest.raises(ValueError, match=message):
+        ClusterFBSeparator(**{**FAST, **params}).fit(X, y)
+
+
+def test_bad_prediction_input_is_a_value_error(videos, fitted):
+    X, y, segments = videos
+    with pytest.raises(ValueError, match="expecting 12 features"):
+        fitted.predict([video[:, :6] for video in X])
+    with pytest.raises(ValueError, match="no time steps"):
+        fitted.localize([X[0], X[0][:0]])
+    with pytest.raises(ValueError, match=r"labels \[7\] that are not among the fitted"):
+        fitted.score(X[:2], [[0], [7]])
+    with pytest.raises(ValueError, match="4 columns, but the estimator was fitted on 3"):
+        fitted.score(X[:2], np.eye(2, 4, dtype=int))
+    with pytest.raises(ValueError, match="segments has 3 entries but X has 4 videos"):
+        fitted.score(X[:4], y[:4], segments=segments[:3])
+    bad = [np.array([[5, 1.0, 2.0]])] + list(segments[1:4])
+    with pytest.raises(ValueError, match=r"segments of video 0 have labels \[5\]"):
+        fitted.score(X[:4], y[:4], segments=bad)
+
+
+def test_score_is_localization_map_with_segments(videos, fitted):
+    X, y, segments = videos
+    expected = localization_map(segments_to_frame(segments), fitted.localize(X))["mean"]
+    assert fitted.score(X, y, segments=segments) == pytest.approx(expected)
+    assert 0 <= fitted.score(X, y) <= 1
+    scorer = make_localization_scorer()
+    assert scorer(fitted, X, y, segments=segments) == pytest.approx(expected)
+
+
+def test_grid_search_routes_segments_to_the_scorer_only(videos):
+    X, y, segments = videos
+    with sklearn.config_context(enable_metadata_routing=True):
+        search = GridSearchCV(
+            ClusterFBSeparator(**{**FAST, "max_epochs": 2}, random_state=0),
+            {"prior_sigma": [0.1, None]},
+            scoring=make_localization_scorer(),
+            cv=2,
+        ).fit(X, y, segments=segments)
+    assert search.best_params_["prior_sigma"] in (0.1, None)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    # fit takes no segments, so it would raise if the search passed them on; the estimator's
+    # own score can request them instead of a scorer.
+    with sklearn.config_context(enable_metadata_routing=True):
+        model = ClusterFBSeparator(**{**FAST, "max_epochs": 2}, random_state=0)
+        search = GridSearchCV(
+            model.set_score_request(segments=True), {"n_clusters": [2]}, cv=2
+        ).fit(X, y, segments=segments)
+    assert 0 <= search.best_score_ <= 1
+
+
+def test_two_streams_early_stopping_and_warm_start(videos):
+    X, y, _ = videos
+    model = ClusterFBSeparator(
+        **{**FAST, "max_epochs": 30}, n_streams=2, validation_fraction=0.25,
+        n_iter_no_change=2, random_state=0,
+    ).fit(X, y)  # fmt: skip
+    assert len(model.net_.module_.streams) == 2 and model.n_iter_ < 30
+    np.testing.assert_array_equal(
+        model.cluster_foreground_, model.net_.module_.cluster_foreground.numpy()
+    )
+    model = ClusterFBSeparator(**{**FAST, "max_epochs": 2}, warm_start=True, random_state=0)
+    net = model.fit(X, y).net_
+    model.set_params(n_snippets=8, lambda_cluster=0.0).fit(X, y)
+    assert model.net_ is net and model.n_iter_ == 4
+    assert net.module_.n_snippets == 8 and net.criterion_.lambda_cluster == 0.0
+
+
+def test_resample_draws_one_step_per_bin_and_no_padding():
+    inputs = torch.full((2, 20, 1), torch.nan)
+    inputs[0, :5, 0] = torch.arange(5.0)
+    inputs[1, :, 0] = torch.arange(20.0)
+    drawn = resample(inputs, 10)[..., 0]
+    assert not torch.isnan(drawn).any()
+    np.testing.assert_array_equal(drawn[0], torch.arange(10) // 2)  # short videos repeat steps
+    np.testing.assert_array_equal(drawn[1] // 2, torch.arange(10))
+
+
+def test_topk_mask_respects_lengths_and_padding():
+    scores = torch.rand(2, 17, 3)
+    mask = torch.arange(17) < torch.tensor([[17], [9]])
+    selected = topk_mask(scores, mask, 1 / 8)
+    np.testing.assert_array_equal(selected.sum(dim=1), [[2, 2, 2], [1, 1, 1]])
+    assert not selected[1, 9:].any()
+    best = scores[1, :9].argmax(dim=0)
+    assert selected[1, best, torch.arange(3)].all()
+
+
+def test_attention_loss_hand_computed():
+    attention = torch.tensor([[[0.8, 0.2, 0.5, 0.9]]])
+    foreground = torch.tensor([[1.0, 0.0, 0.0, 0.0]])
+    mask = torch.tensor([[True, True, True, False]])
+    q = 0.5
+    positive = (1 - 0.8**q) / q
+    negative = ((1 - 0.8**q) / q + (1 - 0.5**q) / q) / 2
+    loss = attention_loss(attention, foreground, mask, q)
+    assert loss.item() == pytest.approx(positive + negative, rel=1e-5)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    n_snippets=st.integers(8, 60),
+    n_clusters=st.integers(2, 6),
+    sigma=st.sampled_from([None, 0.1, 0.5]),
+    seed=st.integers(0, 2**16),
+)
+def test_snippet_labels_satisfy_the_equipartition_marginals(n_snippets, n_clusters, sigma, seed):
+    generator = torch.Generator().manual_seed(seed)
+    cosines = torch.rand(n_snippets, n_clusters, generator=generator, dtype=torch.float64)
+    attention = torch.rand(n_snippets, generator=generator, dtype=torch.float64)
+    foreground = torch.rand(n_clusters, generator=generator, dtype=torch.float64)
+    labels = snippet_labels(
+        cosines, attention, foreground, prior_sigma=sigma, labeling="ot", n_iter=500
+    )
+    np.testing.assert_allclose(labels.sum(dim=1), 1, atol=1e-10)
+    np.testing.assert_allclose(labels.sum(dim=0), n_snippets / n_clusters, rtol=1e-3)
+    hard = snippet_labels(cosines, attention, foreground, prior_sigma=sigma, labeling="ot_hard")
+    np.testing.assert_array_equal(hard.sum(dim=1), 1)
+
+
+def test_rank_prior_uses_each_snippets_rank():
+    attention = torch.tensor([0.9, 0.1, 0.5, 0.3], dtype=torch.float64)
+    foreground = torch.tensor([0.0, 1.0], dtype=torch.float64)
+    prior = rank_prior(attention, foreground, sigma=0.5)
+    ranks = np.array([4, 1, 3, 2])  # ascending attention; argsort(attention) + 1 is [2, 4, 3, 1]
+    log_prior = -((ranks[:, None] / 4 - foreground.numpy()) ** 2) / (2 * 0.5**2)
+    expected = np.exp(log_prior - log_prior.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(prior.numpy(), expected)
+    assert prior[0, 1] > prior[0, 0] and prior[1, 0] > prior[1, 1]
+    # A vanishing width still leaves a plan that meets the marginals.
+    narrow = rank_prior(attention.float(), torch.tensor([0.3, 0.31]), sigma=1e-4)
+    assert (narrow > 0).all()
+    labels = snippet_labels(
+        torch.zeros(4, 2), attention.float(), torch.tensor([0.3, 0.31]), prior_sigma=1e-4,
+        labeling="ot", n_iter=200,
+    )  # fmt: skip
+    np.testing.assert_allclose(labels.sum(dim=0), [2, 2], rtol=1e-4)
+
+
+def test_rank_prior_sends_foreground_snippets_to_foreground_clusters():
+    # With uninformative cosines the plan follows the prior: snippets sorted by attention go to
+    # clusters sorted by foreground probability. A prior built from argsort indices would not.
+    generator = torch.Generator().manual_seed(0)
+    attention = torch.rand(40, generator=generator, dtype=torch.float64)
+    foreground = torch.tensor([0.9, 0.1, 0.5, 0.3], dtype=torch.float64)
+    cosines = torch.zeros(40, 4, dtype=torch.float64)
+    labels = snippet_labels(cosines, attention, foreground, prior_sigma=0.1, labeling="ot")
+    assigned_foreground = foreground[labels.argmax(dim=1)]
+    order = attention.argsort()
+    assert (assigned_foreground[order].diff() >= 0).all()
+    np.testing.assert_array_equal(assigned_foreground[order[:5]], 0.1)
+    np.testing.assert_array_equal(assigned_foreground[order[-5:]], 0.9)
+
+
+def test_the_papers_sigma_makes_the_prior_flat():
+    generator = torch.Generator().manual_seed(0)
+    cosines = torch.rand(50, 4, generator=generator, dtype=torch.float64)
+    attention = torch.rand(50, generator=generator, dtype=torch.float64)
+    foreground = torch.tensor([0.9, 0.1, 0.5, 0.3], dtype=torch.float64)
+    flat = snippet_labels(cosines, attention, foreground, prior_sigma=10.0, labeling="ot")
+    plain = snippet_labels(cosines, attention, foreground, prior_sigma=None, labeling="ot")
+    shaped = snippet_labels(cosines, attention, foreground, prior_sigma=0.1, labeling="ot")
+    np.testing.assert_allclose(flat, plain, atol=0.02)
+    assert (shaped - plain).abs().max() > 0.5
+
+
+@settings(max_examples=25, deadline=None)
+@given(n_clusters=st.integers(2, 16), fraction=st.floats(0.05, 0.95), seed=st.integers(0, 2**16))
+def test_cluster_labels_follow_the_foreground_marginal(n_clusters, fraction, seed):
+    generator = torch.Generator().manual_seed(seed)
+    cosines = torch.rand(n_clusters, 2, generator=generator, dtype=torch.float64)
+    foreground = (torch.arange(200) < round(200 * fraction)).double()
+    labels = cluster_labels(cosines, foreground, n_iter=2000)
+    beta = np.array([foreground.mean(), 1 - foreground.mean()])  # Eq. 13
+    np.testing.assert_allclose(labels.sum(dim=1), 1, atol=1e-10)
+    np.testing.assert_allclose(labels.sum(dim=0) / n_clusters, beta, atol=1e-3)
+
+
+def test_cluster_labeling_variants_and_collapse():
+    # Table 5: arg-max labels without optimal transport put every snippet in the cluster that
+    # already wins; the OT plan spreads them evenly.
+    generator = torch.Generator().manual_seed(0)
+    cosines = 0.1 * torch.rand(30, 3, generator=generator, dtype=torch.float64)
+    cosines[:, 0] += 0.2
+    attention = torch.linspace(0, 1, 30, dtype=torch.float64)
+    foreground = torch.full((3,), 0.5, dtype=torch.float64)
+    argmax = snippet_labels(cosines, attention, foreground, prior_sigma=None, labeling="argmax")
+    assert argmax[:, 0].sum() == 30
+    ot = snippet_labels(cosines, attention, foreground, prior_sigma=None, labeling="ot_hard")
+    assert ot.sum(dim=0).min() >= 5
+
+
+def test_clusters_find_the_planted_styles_and_method_localises():
+    X, y, segments, styles = make_wtal_videos(
+        n_videos=160, n_classes=3, n_features=24, min_length=40, max_length=80,
+        noise=0.5, return_styles=True, random_state=0,
+    )  # fmt: skip
+    train, test = slice(0, 120), slice(120, 160)
+    model = ClusterFBSeparator(
+        n_clusters=8, hidden_dim=32, max_epochs=30, lr=3e-3, random_state=0
+    ).fit(X[train], y[train])
+    truth = segments_to_frame(segments[test])
+    found = localization_map(truth, model.localize(X[test]))["mean"]
+    # Trivial baseline: the whole video as one proposal of each of its true classes.
+    whole = pd.DataFrame(
+        [(video, label, 0.0, len(X[test][video]), 1.0)
+         for video, row in enumerate(y[test]) for label in np.flatnonzero(row)],
+        columns=["video", "label", "start", "end", "score"],
+    )  # fmt: skip
+    trivial = localization_map(truth, whole)["mean"]
+    assert found > 0.3 > 2 * trivial
+    # Snippets of the same style share clusters: the clusters explain most of the style labels.
+    clusters = np.concatenate([p.argmax(axis=1) for p in model.cluster_proba(X[test])])
+    planted = np.concatenate(styles[test])
+    assert sklearn.metrics.normalized_mutual_info_score(planted, clusters) > 0.3
