@@ -91,7 +91,12 @@ class BatchLoader(DataLoader):
 
 
 class _BatchIndices(Sampler):
-    """Yield NumPy index arrays of ``batch_size`` positions, shuffled with torch's generator."""
+    """Yield NumPy index arrays of ``batch_size`` positions, shuffled with torch's generator.
+
+    The indices are unsigned: skorch turns signed integer index arrays into lists, whose type
+    scikit-learn's indexing then checks element by element, at a cost that rivals a small
+    head's training step.
+    """
 
     def __init__(self, n_samples, batch_size, *, shuffle):
         self.n_samples = n_samples
@@ -101,7 +106,7 @@ class _BatchIndices(Sampler):
     def __iter__(self):
         order = (
             torch.randperm(self.n_samples).numpy() if self.shuffle else np.arange(self.n_samples)
-        )
+        ).astype(np.uintp)
         return (
             order[start : start + self.batch_size]
             for start in range(0, len(order), self.batch_size)

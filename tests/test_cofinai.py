@@ -15,8 +15,8 @@ from sklearn.linear_model import RidgeCV
 from sklearn.model_selection import GridSearchCV
 from sklearn.utils.estimator_checks import check_param_validation, parametrize_with_checks
 
+from ncestimators import CoFInAIRegressor
 from ncestimators._cofinai import (
-    CoFInAIRegressor,
     _expected_unit_score,
     _grade_indices,
     _graph_regulariser,
@@ -37,8 +37,10 @@ FAST = {
 }
 
 
+# One batch holds each check's data: torch's float32 kernels for batches of other sizes can differ
+# in the last bit, which is above the 1e-7 relative tolerance of the sample-order check.
 @parametrize_with_checks(
-    [CoFInAIRegressor(**{**FAST, "max_epochs": 10}, random_state=0)],
+    [CoFInAIRegressor(**{**FAST, "max_epochs": 10, "batch_size": 256}, random_state=0)],
     xfail_strict=True,
 )
 def test_sklearn_compatible(estimator, check):

@@ -34,8 +34,10 @@ EXPECTED_FAILED_CHECKS = {
 }
 
 
+# One batch holds each check's data: torch's float32 kernels for batches of other sizes can differ
+# in the last bit, which is above the 1e-7 relative tolerance of the sample-order check.
 @parametrize_with_checks(
-    [DynamicPrototypeClassifier(**FAST, random_state=0)],
+    [DynamicPrototypeClassifier(**{**FAST, "batch_size": 256}, random_state=0)],
     expected_failed_checks=lambda estimator: EXPECTED_FAILED_CHECKS,
     xfail_strict=True,
 )
