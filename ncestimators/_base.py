@@ -17,6 +17,7 @@ from skorch.callbacks import EarlyStopping, ProgressBar
 
 from ._training import (
     OPTIMIZERS,
+    ArrayDataset,
     BatchLoader,
     EpochHooks,
     HoldoutSplit,
@@ -124,6 +125,7 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
             lr=self.lr,
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,
+            dataset=ArrayDataset,
             iterator_train=BatchLoader,
             iterator_valid=BatchLoader,
             iterator_train__shuffle=True,

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from sklearn.model_selection import train_test_split
 from skorch.callbacks import Callback
-from skorch.dataset import unpack_data
+from skorch.dataset import Dataset, unpack_data
 from torch import nn
 from torch.utils.data import (
     DataLoader,
@@ -74,12 +74,25 @@ class HoldoutSplit:
         return Subset(dataset, train), Subset(dataset, valid)
 
 
+class ArrayDataset(Dataset):
+    """skorch's Dataset, indexing NumPy arrays (memory-mapped ones too) directly.
+
+    skorch turns an index array into a list and hands it to scikit-learn's generic indexing,
+    which checks the type of every element: with a small head that costs as much as the
+    training step itself.
+    """
+
+    def __getitem__(self, i):
+        if isinstance(self.X, np.ndarray) and isinstance(self.y, np.ndarray | None):
+            return self.transform(self.X[i], None if self.y is None else self.y[i])
+        return super().__getitem__(i)
+
+
 class BatchLoader(DataLoader):
     """DataLoader that fetches each batch with one indexing call instead of one per sample.
 
-    skorch's datasets index NumPy arrays (memory-mapped ones too) with an index array in one
-    fancy-indexing call; per-sample fetching and collation would cost more than the forward and
-    backward pass of a small head.
+    Per-sample fetching and collation would cost more than the forward and backward pass of a
+    small head.
     """
 
     def __init__(self, dataset, batch_size, shuffle=False, collate_fn=default_convert, **kwargs):
@@ -91,12 +104,7 @@ class BatchLoader(DataLoader):
 
 
 class _BatchIndices(Sampler):
-    """Yield NumPy index arrays of ``batch_size`` positions, shuffled with torch's generator.
-
-    The indices are unsigned: skorch turns signed integer index arrays into lists, whose type
-    scikit-learn's indexing then checks element by element, at a cost that rivals a small
-    head's training step.
-    """
+    """Yield NumPy index arrays of ``batch_size`` positions, shuffled with torch's generator."""
 
     def __init__(self, n_samples, batch_size, *, shuffle):
         self.n_samples = n_samples
@@ -106,7 +114,7 @@ class _BatchIndices(Sampler):
     def __iter__(self):
         order = (
             torch.randperm(self.n_samples).numpy() if self.shuffle else np.arange(self.n_samples)
-        ).astype(np.uintp)
+        )
         return (
             order[start : start + self.batch_size]
             for start in range(0, len(order), self.batch_size)
