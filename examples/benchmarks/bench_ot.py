@@ -4,7 +4,7 @@ Pseudo-label setting: cosine similarities in [-1, 1] between features and 64 pro
 ``eps = 20`` for ``sinkhorn`` and the same problem for POT (cost ``-scores``, ``reg = 1 / eps``),
 uniform marginals, a fixed number of iterations (``stopThr=0``). Every cell is the median of
 interleaved runs after one warm-up call of each contender. The markdown report is printed and
-written next to this script, in ``bench_ot_results.md``.
+written next to this script, in ``results_ot.md``.
 
 Run with ``python examples/benchmarks/bench_ot.py [--repeats 11]``.
 """
@@ -198,7 +198,7 @@ def main():
         ]
     )
     print(report)
-    Path(__file__).with_name("bench_ot_results.md").write_text(report, encoding="utf-8")
+    Path(__file__).with_name("results_ot.md").write_text(report, encoding="utf-8")
 
 
 if __name__ == "__main__":
