@@ -3,15 +3,18 @@
 # SPDX-License-Identifier: BSD-3-Clause
 
 from ._aqa import load_aqa_features, make_aqa_sequences
+from ._long_tailed import load_digits_lt, make_long_tailed
 from ._segmentation import make_dense_segmentation
 from ._superclass import make_superclass_features
 from ._wtal import load_wtal_features, make_wtal_videos
 
 __all__ = [
     "load_aqa_features",
+    "load_digits_lt",
     "load_wtal_features",
     "make_aqa_sequences",
     "make_dense_segmentation",
+    "make_long_tailed",
     "make_superclass_features",
     "make_wtal_videos",
 ]

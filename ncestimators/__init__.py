@@ -2,6 +2,7 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+from ._allnc import AllNCClassifier
 from ._ceco import CeCoSegmenter
 from ._clusterfb import ClusterFBSeparator
 from ._cofinai import CoFInAIRegressor
@@ -10,6 +11,7 @@ from ._dynamic_prototype import DynamicPrototypeClassifier
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "AllNCClassifier",
     "CeCoSegmenter",
     "ClusterFBSeparator",
     "CoFInAIRegressor",

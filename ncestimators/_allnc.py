@@ -1,0 +1,668 @@
+"""All-around Neural Collapse (AllNC) for imbalanced classification."""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from scipy.special import softmax
+from sklearn.base import ClassifierMixin, _fit_context
+from sklearn.utils import check_consistent_length
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted
+from skorch.dataset import unpack_data
+from skorch.utils import to_device
+from torch import nn
+from torch.nn import functional as F
+
+from ._base import TorchEstimatorBase, check_features, check_hidden_dims, encode_classes
+from ._training import mlp
+
+__all__ = ["AllNCClassifier"]
+
+
+class AllNCClassifier(ClassifierMixin, TorchEstimatorBase):
+    """Imbalanced classifier that restores neural collapse in features, means and classifier.
+
+    AllNC [1]_ trains an encoder and a linear classifier so that, even on long-tailed data, the
+    features of a class collapse to their class mean (HyCon loss), the class means and the
+    classifier vectors both spread out as a simplex equiangular tight frame (P2P loss), and the
+    classifier is progressively re-balanced towards the rare classes over the epochs (GBBN).
+    Here it runs on frozen features: an MLP encoder takes the role of the network's last
+    layers, and the two views the losses compare are two random perturbations (Gaussian noise
+    and feature dropout) of each sample's features.
+
+    Parameters
+    ----------
+    hidden_dims : tuple of int, default=(256,)
+        Widths of the encoder's layers, each ``Linear -> ReLU``; the last width is the
+        dimension of the learned features (the classifier's input). An empty tuple makes the
+        classifier linear in the input features, which leaves HyCon and the class-mean P2P
+        term nothing to train.
+
+    projection_dim : int, default=128
+        Output dimension of the projector (``Linear -> LayerNorm -> ReLU -> Linear ->
+        BatchNorm`` without affine parameters) whose outputs z HyCon compares; the predictor
+        (``Linear -> LayerNorm -> ReLU -> Linear`` with a bottleneck of
+        ``max(1, projection_dim // 4)``, as in SimSiam) maps z to h in the same dimension.
+
+    alpha : float, default=1.0
+        Weight of the representation terms, HyCon and P2P on class means (Eq. 14). 0 turns
+        both off.
+
+    gamma : float, default=3.0
+        Exponent of the curriculum weight ``eta = 1 - (T / T_max) ** gamma`` between the plain
+        and the re-balancing classification loss (Eq. 13, Table VI). Larger values keep the
+        plain loss longer; 0 re-balances from the first epoch (the paper's "w/o GBBN").
+
+    rebalance_power : float, default=1.0
+        Exponent p of the re-balancing loss, a cross-entropy whose samples of class c weigh
+        ``n_c ** -p`` (generalized re-weighting). 0 makes it the plain cross-entropy; 1 gives
+        every class the same total weight.
+
+    hycon : bool, default=True
+        Whether the HyCon loss is used (Eq. 8); False is the paper's "w/o HyCon".
+
+    p2p : bool, default=True
+        Whether the two P2P losses, on class means and on classifier vectors, are used
+        (Eq. 10-12); False is the paper's "w/o P2P".
+
+    feature_noise : float, default=1.0
+        Standard deviation of the Gaussian noise added to the input features to make a view,
+        in the units of X (standardise X, e.g. with ``StandardScaler``, so that one value
+        suits every feature). The views are the only augmentation on frozen features and
+        strong ones help the rare classes most: 1.0 and the ``feature_dropout`` default were
+        the best of the values tried on validation splits of digits-LT (see
+        ``examples/benchmarks/results_allnc.md``); tune both for other features.
+
+    feature_dropout : float, default=0.2
+        Probability that a view zeroes an input feature (the rest are scaled by
+        ``1 / (1 - feature_dropout)``).
+
+    mean_momentum : float, default=0.9
+        Momentum of the moving average of each class's feature mean, which stands in for a
+        class absent from a mini-batch in the class-mean P2P loss.
+
+    max_epochs : int, default=100
+        Number of passes over the training data; also ``T_max`` of the curriculum.
+
+    batch_size : int, default=128
+        Mini-batch size.
+
+    lr : float, default=1e-3
+        Learning rate.
+
+    optimizer : {"adam", "adamw", "sgd"}, default="adam"
+        Optimiser; "sgd" uses momentum 0.9.
+
+    weight_decay : float, default=0.0
+        L2 penalty (decoupled for "adamw").
+
+    device : str, default="auto"
+        Torch device; "auto" uses CUDA when available. An unavailable CUDA device falls back to
+        the CPU with a :class:`~ncestimators.exceptions.DeviceWarning`.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the weights, the views, the batch order and the held-out split, without touching
+        the global random states. Pass an int for reproducible results.
+
+    verbose : int, default=0
+        0 is silent; 1 shows a progress bar and the epoch table.
+
+    callbacks : list of skorch callbacks, default=None
+        Extra callbacks for the training loop.
+
+    validation_fraction : float, default=None
+        Fraction of the training data held out (stratified when every class has two samples)
+        to pick the epoch with the lowest class-balanced validation cross-entropy and to stop
+        early. None trains on everything for ``max_epochs`` epochs.
+
+    n_iter_no_change : int, default=10
+        Epochs without improvement of the validation loss before stopping; only used with
+        ``validation_fraction``.
+
+    warm_start : bool, default=False
+        Whether a new ``fit`` on data with the same features and classes goes on training the
+        current network. Its epochs continue the curriculum, whose weight eta stays 0 once
+        ``max_epochs`` epochs have passed in total.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+
+    class_counts_ : ndarray of shape (n_classes,)
+        Number of training samples of each class, in the order of ``classes_``.
+
+    classifier_weight_ : ndarray of shape (n_classes, n_hidden)
+        Rows of the linear classifier on the learned features, in the order of ``classes_``
+        (``n_hidden`` is ``hidden_dims[-1]``, or ``n_features_in_`` without hidden layers).
+        Not called ``coef_``: it does not weigh the input features, and tools that read
+        ``coef_`` (``SelectFromModel``, ...) would misread it.
+
+    classifier_bias_ : ndarray of shape (n_classes,)
+        Bias of the linear classifier. ``embed(X) @ classifier_weight_.T +
+        classifier_bias_`` is :meth:`decision_function` (multi-class).
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit. Defined only when X has feature names that are all
+        strings.
+
+    net_ : skorch.NeuralNet
+        The fitted network.
+
+    history_ : skorch.callbacks.History
+        Per-epoch training record.
+
+    n_iter_ : int
+        Number of epochs trained.
+
+    See Also
+    --------
+    ncestimators.geometry.neural_collapse_metrics : Measure the collapse of ``embed(X)``
+        and ``classifier_weight_``.
+    ncestimators.metrics.shot_accuracy : Accuracy on many-, medium- and few-shot classes.
+    ncestimators.datasets.load_digits_lt : A small real long-tailed data set.
+
+    Notes
+    -----
+    With encoder :math:`\\phi`, projector and predictor :math:`\\mathrm{proj}_1,
+    \\mathrm{proj}_2`, classifier rows :math:`\\omega_c`, two views :math:`x^{(1)}, x^{(2)}` of
+    each sample, :math:`z^{(v)} = \\mathrm{proj}_1(\\phi(x^{(v)}))`,
+    :math:`h^{(v)} = \\mathrm{proj}_2(z^{(v)})` and :math:`u^{(v)}` the mean of :math:`z^{(v)}`
+    over the sample's class in the mini-batch, each training step minimises Eq. 14
+
+    .. math::
+
+        \\mathcal{L} = \\mathcal{L}_{cls}^{(1)} + \\mathcal{L}_{cls}^{(2)}
+            + \\alpha \\left(\\mathcal{L}_{con} + \\mathcal{L}_p(\\tilde\\mu)\\right),
+
+    averaged over the mini-batch, with HyCon (Eq. 8; :math:`\\bar a = a / \\lVert a \\rVert`,
+    sg the stop-gradient)
+
+    .. math::
+
+        \\mathcal{L}_{con} = -\\bar h^{(1)} \\cdot \\overline{\\mathrm{sg}(z^{(2)})}
+            - \\bar u^{(2)} \\cdot \\overline{\\mathrm{sg}(z^{(2)})}
+            - \\bar h^{(2)} \\cdot \\overline{\\mathrm{sg}(z^{(1)})}
+            - \\bar u^{(1)} \\cdot \\overline{\\mathrm{sg}(z^{(1)})},
+
+    P2P on unit vectors :math:`v_1, \\dots, v_C` (Eq. 9-11), pulling their Gram matrix to that
+    of a simplex ETF,
+
+    .. math::
+
+        \\mathcal{L}_p(v) = \\frac{1}{C^2} \\sum_{i,j=1}^{C} \\left(v_i^\\top v_j
+            - \\rho_{ij}\\right)^2, \\qquad
+        \\rho_{ij} = \\frac{C}{C-1} \\delta_{ij} - \\frac{1}{C-1},
+
+    applied to the centred, normalised class means
+    :math:`\\tilde\\mu_c = \\overline{\\mu_c - \\mu_G}` of the features :math:`\\phi(x)` and to
+    the normalised classifier rows :math:`\\bar\\omega_c`, and GBBN (Eq. 12-13) for each view
+
+    .. math::
+
+        \\mathcal{L}_{cls}^{(v)} = \\eta\\, \\mathrm{CE}(x^{(v)}, y)
+            + (1 - \\eta) \\left(w_y \\mathrm{CE}(x^{(v)}, y) + \\mathcal{L}_p(\\bar\\omega)
+            \\right), \\qquad
+        \\eta = 1 - \\left(\\frac{T}{T_{\\max}}\\right)^{\\gamma},
+        \\qquad w_c = \\frac{N\\, n_c^{-p}}{\\sum_k n_k^{1-p}},
+
+    where :math:`T = 1, \\dots, T_{\\max}` is the epoch (Algorithm 1), :math:`n_c` the training
+    count of class c, :math:`N = \\sum_k n_k`, and the weights are normalised so that a
+    training sample weighs 1 on average (so p = 0 gives the plain cross-entropy and the two
+    losses keep comparable scales). Predictions are the classifier's softmax on the clean
+    input (no views).
+
+    The paper's ablations as parameters:
+
+    ==================  ======================================================================
+    Variant             Parameters
+    ==================  ======================================================================
+    AllNC               the defaults
+    w/o HyCon           ``hycon=False``
+    w/o P2P             ``p2p=False``
+    w/o GBBN            ``gamma=0`` (re-balancing loss from the start)
+    plain CE            ``alpha=0, p2p=False, rebalance_power=0, feature_noise=0,
+                        feature_dropout=0``
+    ==================  ======================================================================
+
+    No official code exists; choices the paper leaves open, and departures from it, each on
+    purpose:
+
+    * The views perturb frozen features (noise, dropout) instead of augmenting images
+      (RandAugment); the backbone is not trained here.
+    * :math:`\\mathcal{L}_p(\\tilde\\mu)` acts on the encoder features :math:`\\phi(x)`, the
+      space of the classifier, so that it and :math:`\\mathcal{L}_p(\\bar\\omega)` together
+      target self-duality (NC3); HyCon's means :math:`u` live with z, as Eq. 8 compares them.
+    * Class means pool both views of the mini-batch; a class absent from the batch uses the
+      moving average of its past batch means (no gradient), and the term waits until every
+      class has been seen. :math:`\\mu_G` is the mean of all training features, as in the
+      paper, estimated as :math:`\\sum_c (n_c / N) \\mu_c` from the same class means.
+    * The re-balancing loss is generalized re-weighting [2]_, as in the paper; the weights'
+      normalisation above is our choice.
+    * The projector ends in a batch normalisation without affine parameters, as SimSiam's
+      does. Without it, the projector minimises HyCon by adding one large common vector to
+      every z, which makes every cosine in Eq. 8 close to 1 whatever the classes (measured on
+      digits-LT: the class means of z had a mean pairwise cosine of 0.97). The projector only
+      serves training; the encoder and the classifier have no batch normalisation, so
+      predictions do not depend on batch statistics.
+    * The validation loss (with ``validation_fraction``) is the class-balanced cross-entropy
+      on clean inputs, an estimate of the loss on a class-balanced test set.
+
+    References
+    ----------
+    .. [1] E. Zhang, C. Li, C. Geng and S. Chen, "All-around Neural Collapse for Imbalanced
+       Classification", IEEE TKDE 37(8), 2025 (arXiv:2408.07253).
+    .. [2] S. Zhang, Z. Li, S. Yan, X. He and J. Sun, "Distribution Alignment: A Unified
+       Framework for Long-tail Visual Recognition", CVPR 2021.
+
+    Examples
+    --------
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from ncestimators import AllNCClassifier
+    >>> from ncestimators.datasets import load_digits_lt
+    >>> from ncestimators.geometry import neural_collapse_metrics
+    >>> data = load_digits_lt(imbalance_ratio=10)
+    >>> clf = make_pipeline(StandardScaler(), AllNCClassifier(random_state=0))
+    >>> clf.fit(data.X_train, data.y_train).score(data.X_test, data.y_test) > 0.9
+    True
+    >>> allnc = clf[-1]
+    >>> allnc.class_counts_.tolist()
+    [122, 94, 73, 56, 43, 33, 26, 20, 15, 12]
+    >>> features = allnc.embed(clf[0].transform(data.X_train))
+    >>> neural_collapse_metrics(features, data.y_train,
+    ...                         weights=allnc.classifier_weight_).index.tolist()
+    ['nc1', 'nc2_equiangularity', 'nc2_maxangle', 'nc3_self_duality', 'nc4_ncc_mismatch']
+    """
+
+    _parameter_constraints = {
+        **TorchEstimatorBase._parameter_constraints,
+        "hidden_dims": [tuple, list],
+        "projection_dim": [Interval(Integral, 1, None, closed="left")],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "gamma": [Interval(Real, 0, None, closed="left")],
+        "rebalance_power": [Interval(Real, 0, None, closed="left")],
+        "hycon": ["boolean"],
+        "p2p": ["boolean"],
+        "feature_noise": [Interval(Real, 0, None, closed="left")],
+        "feature_dropout": [Interval(Real, 0, 1, closed="left")],
+        "mean_momentum": [Interval(Real, 0, 1, closed="left")],
+    }
+
+    def __init__(
+        self,
+        *,
+        hidden_dims=(256,),
+        projection_dim=128,
+        alpha=1.0,
+        gamma=3.0,
+        rebalance_power=1.0,
+        hycon=True,
+        p2p=True,
+        feature_noise=1.0,
+        feature_dropout=0.2,
+        mean_momentum=0.9,
+        max_epochs=100,
+        batch_size=128,
+        lr=1e-3,
+        optimizer="adam",
+        weight_decay=0.0,
+        device="auto",
+        random_state=None,
+        verbose=0,
+        callbacks=None,
+        validation_fraction=None,
+        n_iter_no_change=10,
+        warm_start=False,
+    ):
+        self.hidden_dims = hidden_dims
+        self.projection_dim = projection_dim
+        self.alpha = alpha
+        self.gamma = gamma
+        self.rebalance_power = rebalance_power
+        self.hycon = hycon
+        self.p2p = p2p
+        self.feature_noise = feature_noise
+        self.feature_dropout = feature_dropout
+        self.mean_momentum = mean_momentum
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.optimizer = optimizer
+        self.weight_decay = weight_decay
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.warm_start = warm_start
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Train the encoder, projector, predictor and classifier with the AllNC loss.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training features, e.g. from a frozen backbone.
+
+        y : array-like of shape (n_samples,)
+            Class labels, at least two distinct ones; may be long-tailed.
+
+        Returns
+        -------
+        self : AllNCClassifier
+            The fitted classifier.
+        """
+        check_hidden_dims(self.hidden_dims)
+        X = check_features(self, X, reset=True)
+        check_consistent_length(X, y)
+        y = encode_classes(self, y)
+        self.class_counts_ = np.bincount(y, minlength=len(self.classes_))
+        if self.warm_start and hasattr(self, "net_"):
+            self._configure(self.net_.module_, self.net_.criterion_)
+        self._train(X, y, stratify=True)
+        classifier = self.net_.module_.classifier
+        self.classifier_weight_ = _to_numpy(classifier.weight)
+        self.classifier_bias_ = _to_numpy(classifier.bias)
+        return self
+
+    def decision_function(self, X):
+        """Classifier logits on the clean features.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples, n_classes) or (n_samples,)
+            Logits, columns in the order of ``classes_``. For two classes, the logit of the
+            second class minus that of the first (positive means ``classes_[1]``).
+        """
+        logits = self._logits(X)
+        if len(self.classes_) == 2:
+            return logits[:, 1] - logits[:, 0]
+        return logits
+
+    def predict_proba(self, X):
+        """Class probabilities: the softmax of the classifier's logits.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probabilities, columns in the order of ``classes_``.
+        """
+        return softmax(self._logits(X), axis=1)
+
+    def predict(self, X):
+        """Class with the largest logit.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+            Predicted labels.
+        """
+        logits = self._logits(X)
+        return self.classes_[logits.argmax(axis=1)]
+
+    def embed(self, X):
+        """Learned features: the encoder's output, the last layer before the classifier.
+
+        These are the activations whose collapse AllNC restores; pass them with
+        ``classifier_weight_`` to :func:`~ncestimators.geometry.neural_collapse_metrics`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        features : ndarray of shape (n_samples, n_hidden)
+            Encoder features of the clean inputs.
+        """
+        check_is_fitted(self)
+        X = check_features(self, X, reset=False)
+        net, encoder = self.net_, self.net_.module_.encoder
+        with torch.no_grad():
+            features = [
+                encoder(to_device(unpack_data(batch)[0], net.device)).cpu()
+                for batch in net.get_iterator(net.get_dataset(X), training=False)
+            ]
+        return _to_numpy(torch.cat(features))
+
+    def _logits(self, X):
+        check_is_fitted(self)
+        X = check_features(self, X, reset=False)
+        return _to_numpy(self.net_.forward(X))
+
+    def _build_module(self, n_features):
+        widths = tuple(self.hidden_dims)
+        module = _AllNCHead(n_features, widths, self.projection_dim, n_classes=len(self.classes_))
+        self._configure(module, None)
+        return module
+
+    def _build_criterion(self):
+        criterion = _AllNCLoss(len(self.classes_))
+        self._configure(None, criterion)
+        return criterion
+
+    def _configure(self, module, criterion):
+        """Pass the current parameters (and class counts) to the head's views and the loss."""
+        if module is not None:
+            module.feature_noise = self.feature_noise
+            module.feature_dropout = self.feature_dropout
+        if criterion is not None:
+            criterion.configure(
+                self.class_counts_,
+                alpha=self.alpha,
+                gamma=self.gamma,
+                rebalance_power=self.rebalance_power,
+                hycon=self.hycon,
+                p2p=self.p2p,
+                mean_momentum=self.mean_momentum,
+            )
+
+
+class _AllNCHead(nn.Module):
+    """Encoder, SimSiam-style projector and predictor, and linear classifier.
+
+    In eval mode the forward pass returns the logits of the clean input. In training mode it
+    makes two views of every sample and returns, for the ``2 * batch`` views stacked view by
+    view, ``(logits, features, projections, predictions, classifier_weight)``.
+    """
+
+    def __init__(self, n_features, hidden_dims, projection_dim, *, n_classes):
+        super().__init__()
+        self.encoder = _relu_encoder(n_features, hidden_dims)
+        n_hidden = hidden_dims[-1] if hidden_dims else n_features
+        # The output normalisation removes the common offset that would satisfy HyCon
+        # trivially (see the class docstring).
+        self.projector = nn.Sequential(
+            mlp(n_hidden, (projection_dim,), projection_dim),
+            nn.BatchNorm1d(projection_dim, affine=False),
+        )
+        self.predictor = mlp(projection_dim, (max(1, projection_dim // 4),), projection_dim)
+        self.classifier = nn.Linear(n_hidden, n_classes)
+        # Zero start, as for ViT heads: no class begins with a random head start over the others.
+        nn.init.zeros_(self.classifier.weight)
+        nn.init.zeros_(self.classifier.bias)
+        self.feature_noise = 0.0
+        self.feature_dropout = 0.0
+
+    def forward(self, inputs):
+        if not self.training:
+            return self.classifier(self.encoder(inputs))
+        features = self.encoder(torch.cat([self._view(inputs), self._view(inputs)]))
+        projections = self.projector(features)
+        return (
+            self.classifier(features),
+            features,
+            projections,
+            self.predictor(projections),
+            self.classifier.weight,
+        )
+
+    def _view(self, inputs):
+        if self.feature_noise > 0:
+            inputs = inputs + self.feature_noise * torch.randn_like(inputs)
+        if self.feature_dropout > 0:
+            inputs = F.dropout(inputs, self.feature_dropout, training=True)
+        return inputs
+
+
+class _AllNCLoss(nn.Module):
+    """Eq. 14 in training mode; the class-balanced cross-entropy in eval mode.
+
+    Holds the curriculum weight ``eta`` (set by :meth:`start_epoch`) and the moving averages of
+    the class means of the features (buffers, allocated at the first batch).
+    """
+
+    def __init__(self, n_classes):
+        super().__init__()
+        self.n_classes = n_classes
+        self.register_buffer("class_weights", torch.ones(n_classes))
+        self.register_buffer("balanced_weights", torch.ones(n_classes))
+        self.register_buffer("class_priors", torch.full((n_classes,), 1.0 / n_classes))
+        self.register_buffer("mean_memory", None)
+        self.register_buffer("seen", torch.zeros(n_classes, dtype=torch.bool))
+        self.register_buffer("etf_gram", _etf_gram(n_classes))
+        self.eta = 1.0
+
+    def configure(self, class_counts, *, alpha, gamma, rebalance_power, hycon, p2p, mean_momentum):
+        counts = torch.as_tensor(class_counts, dtype=torch.float32, device=self.seen.device)
+        self.class_weights = _rebalance_weights(counts, rebalance_power)
+        self.balanced_weights = _rebalance_weights(counts, 1.0)
+        self.class_priors = counts / counts.sum()
+        self.alpha = alpha
+        self.gamma = gamma
+        self.hycon = hycon
+        self.p2p = p2p
+        self.mean_momentum = mean_momentum
+
+    def start_epoch(self, epoch, max_epochs):
+        self.eta = _gbbn_eta(epoch, max_epochs, self.gamma)
+
+    def forward(self, outputs, target):
+        if not isinstance(outputs, tuple):
+            return (
+                self.balanced_weights[target] * F.cross_entropy(outputs, target, reduction="none")
+            ).mean()
+        logits, features, projections, predictions, classifier_weight = outputs
+        targets = target.repeat(2)
+        cross_entropy = F.cross_entropy(logits, targets, reduction="none")
+        # Sum over the two views of per-view means: twice the mean over the stacked views.
+        plain = 2 * cross_entropy.mean()
+        rebalanced = 2 * (self.class_weights[targets] * cross_entropy).mean()
+        loss = self.eta * plain + (1 - self.eta) * rebalanced
+        if self.p2p:
+            loss = loss + 2 * (1 - self.eta) * _p2p_loss(F.normalize(classifier_weight, dim=1))
+        if self.alpha > 0 and self.hycon:
+            loss = loss + self.alpha * _hycon_loss(
+                *predictions.chunk(2), *projections.chunk(2), target, self.n_classes
+            )
+        if self.alpha > 0 and self.p2p:
+            centred_means = self._centred_class_means(features, targets)
+            if centred_means is not None:
+                loss = loss + self.alpha * _p2p_loss(centred_means)
+        return loss
+
+    def _centred_class_means(self, features, targets):
+        """Normalised class means minus the global mean; None until every class was seen."""
+        means, present = _batch_class_means(features, targets, self.n_classes)
+        if self.mean_memory is None:
+            self.mean_memory = torch.zeros_like(means.detach())
+        with torch.no_grad():
+            fresh = present & ~self.seen
+            self.mean_memory[fresh] = means[fresh].detach()
+            self.mean_memory[present] = torch.lerp(
+                means[present].detach(), self.mean_memory[present], self.mean_momentum
+            )
+            self.seen |= present
+        if not self.seen.all():
+            return None
+        means = torch.where(present.unsqueeze(1), means, self.mean_memory)
+        return F.normalize(means - self.class_priors @ means, dim=1)
+
+
+def _hycon_loss(h1, h2, z1, z2, target, n_classes):
+    """HyCon (Eq. 8): predictions and class means of one view against the other's projections.
+
+    ``h1, h2`` are the predictor outputs and ``z1, z2`` the projections of the two views of the
+    same ``target`` samples. No gradient flows into the ``z`` that play the targets.
+    """
+    u1 = _batch_class_means(z1, target, n_classes)[0][target]
+    u2 = _batch_class_means(z2, target, n_classes)[0][target]
+    return _negative_cosines(h1, u2, z2.detach()) + _negative_cosines(h2, u1, z1.detach())
+
+
+def _negative_cosines(h, u, z):
+    """``sim(h, u, z)`` of Eq. 8, averaged over the batch."""
+    return -(F.cosine_similarity(h, z, dim=1) + F.cosine_similarity(u, z, dim=1)).mean()
+
+
+def _p2p_loss(vectors):
+    """P2P (Eq. 10-11): mean squared gap between the Gram matrix of unit rows and the ETF's."""
+    gram = vectors @ vectors.T
+    return (gram - _etf_gram(len(vectors)).to(gram)).square().mean()
+
+
+def _batch_class_means(features, target, n_classes):
+    """Per-class means of ``features`` (zero for absent classes) and the mask of present ones."""
+    sums = torch.zeros(n_classes, features.shape[1], dtype=features.dtype, device=features.device)
+    sums = sums.index_add(0, target, features)
+    counts = torch.bincount(target, minlength=n_classes)
+    means = sums / counts.clamp(min=1).unsqueeze(1).to(features.dtype)
+    return means, counts > 0
+
+
+def _etf_gram(n_classes):
+    """``rho_ij = C / (C - 1) delta_ij - 1 / (C - 1)`` (Eq. 9)."""
+    return (n_classes * torch.eye(n_classes) - 1) / (n_classes - 1)
+
+
+def _rebalance_weights(class_counts, power):
+    """Class weights proportional to ``n_c ** -power`` whose mean over training samples is 1."""
+    weights = class_counts.pow(-power)
+    return weights * class_counts.sum() / (class_counts * weights).sum()
+
+
+def _gbbn_eta(epoch, max_epochs, gamma):
+    """Curriculum weight ``1 - (T / T_max) ** gamma`` (Eq. 13) of the 0-based ``epoch``.
+
+    ``T = epoch + 1`` runs from 1 to ``T_max`` as in Algorithm 1, so the last epoch trains the
+    re-balancing loss alone; epochs past ``T_max`` (warm starts) keep eta at 0.
+    """
+    return 1.0 - min(1.0, (epoch + 1) / max_epochs) ** gamma
+
+
+def _relu_encoder(n_features, widths):
+    """``Linear -> ReLU`` per width: features that stay non-negative, like a CNN's last layer."""
+    layers = []
+    for width in widths:
+        layers += [nn.Linear(n_features, width), nn.ReLU()]
+        n_features = width
+    return nn.Sequential(*layers)
+
+
+def _to_numpy(tensor):
+    return tensor.detach().cpu().numpy().astype(np.float64)
