@@ -1,9 +1,7 @@
 """CeCoSegmenter: sklearn contract, dense/point-cloud input, memory, losses, center collapse."""
 
-import pickle
 import tracemalloc
 
-import joblib
 import numpy as np
 import pytest
 import torch
@@ -262,31 +260,6 @@ def test_failed_fit_leaves_nothing_fitted(maps):
         segmenter.fit(X, y)
     with pytest.raises(ValueError, match="not fitted"):
         segmenter.predict(X_test)
-
-
-# ---------------------------------------------------------------- reproducibility
-
-
-def test_pickle_and_joblib_round_trips(fitted, maps, tmp_path):
-    _, _, X_test, _ = maps
-    expected = fitted.predict_proba(X_test)
-    np.testing.assert_array_equal(
-        pickle.loads(pickle.dumps(fitted)).predict_proba(X_test), expected
-    )
-    joblib.dump(fitted, tmp_path / "segmenter.joblib")
-    restored = joblib.load(tmp_path / "segmenter.joblib")
-    np.testing.assert_array_equal(restored.predict_proba(X_test), expected)
-
-
-def test_same_random_state_same_model_and_global_rngs_untouched(maps):
-    X, y, X_test, _ = maps
-    np_state, torch_state = np.random.get_state(), torch.get_rng_state()
-    first = _small(random_state=3).fit(X, y)
-    assert torch.equal(torch.get_rng_state(), torch_state)
-    after = np.random.get_state()
-    assert after[0] == np_state[0] and np.array_equal(after[1], np_state[1])
-    second = _small(random_state=3).fit(X, y)
-    np.testing.assert_array_equal(first.predict_proba(X_test), second.predict_proba(X_test))
 
 
 # ---------------------------------------------------------------- memory

@@ -1,8 +1,5 @@
 """ClusterFBSeparator (CASE): sklearn contract, pseudo-label invariants, localisation."""
 
-import pickle
-
-import joblib
 import numpy as np
 import pandas as pd
 import pytest
@@ -114,37 +111,6 @@ def test_label_lists_with_strings_and_single_labels(videos):
     single = names[y.argmax(axis=1)]
     model = ClusterFBSeparator(**FAST, random_state=0).fit(X, single)
     assert model.predict(X).shape == (len(X),) and set(model.predict(X)) <= set(names)
-
-
-@pytest.mark.parametrize("dump", ["pickle", "joblib"])
-def test_round_trip_gives_identical_predictions(videos, fitted, dump, tmp_path):
-    X, _, _ = videos
-    if dump == "pickle":
-        loaded = pickle.loads(pickle.dumps(fitted))
-    else:
-        joblib.dump(fitted, tmp_path / "model.joblib")
-        loaded = joblib.load(tmp_path / "model.joblib")
-    np.testing.assert_array_equal(loaded.predict_proba(X), fitted.predict_proba(X))
-    pd.testing.assert_frame_equal(loaded.localize(X), fitted.localize(X))
-
-
-def test_same_random_state_gives_identical_results(videos, fitted):
-    X, y, _ = videos
-    again = ClusterFBSeparator(**FAST, random_state=0).fit(X, y)
-    other = ClusterFBSeparator(**FAST, random_state=1).fit(X, y)
-    np.testing.assert_array_equal(again.predict_proba(X), fitted.predict_proba(X))
-    np.testing.assert_array_equal(again.cluster_foreground_, fitted.cluster_foreground_)
-    assert not np.array_equal(other.predict_proba(X), fitted.predict_proba(X))
-
-
-def test_fit_leaves_global_random_states_untouched(videos):
-    X, y, _ = videos
-    numpy_state, torch_state = np.random.get_state(), torch.get_rng_state()
-    ClusterFBSeparator(**{**FAST, "max_epochs": 2}, n_snippets=10).fit(X, y)
-    assert all(
-        np.array_equal(a, b) for a, b in zip(numpy_state, np.random.get_state(), strict=True)
-    )
-    assert torch.equal(torch_state, torch.get_rng_state())
 
 
 @pytest.mark.parametrize(

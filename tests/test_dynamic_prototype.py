@@ -1,9 +1,7 @@
 """DynamicPrototypeClassifier (DL2PA) and make_superclass_features."""
 
 import itertools
-import pickle
 
-import joblib
 import numpy as np
 import pandas as pd
 import pytest
@@ -93,41 +91,6 @@ def test_pipeline_and_grid_search(blobs):
     search = GridSearchCV(pipeline, grid, cv=2).fit(X, y)
     assert len(search.cv_results_["params"]) == 4
     assert search.best_estimator_[-1].prototypes_.shape[1] in (2, 3)
-
-
-@pytest.mark.parametrize("dump", ["pickle", "joblib"])
-def test_round_trip_gives_identical_predictions(blobs, dump, tmp_path):
-    X, y = blobs
-    model = DynamicPrototypeClassifier(**FAST, random_state=0).fit(X, y)
-    if dump == "pickle":
-        loaded = pickle.loads(pickle.dumps(model))
-    else:
-        joblib.dump(model, tmp_path / "model.joblib")
-        loaded = joblib.load(tmp_path / "model.joblib")
-    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
-    np.testing.assert_array_equal(loaded.assignment_, model.assignment_)
-
-
-def test_same_random_state_gives_identical_results(blobs):
-    X, y = blobs
-    first = DynamicPrototypeClassifier(**FAST, random_state=3).fit(X, y)
-    second = DynamicPrototypeClassifier(**FAST, random_state=3).fit(X, y)
-    other = DynamicPrototypeClassifier(**FAST, random_state=4).fit(X, y)
-    np.testing.assert_array_equal(first.predict_proba(X), second.predict_proba(X))
-    np.testing.assert_array_equal(first.prototypes_, second.prototypes_)
-    np.testing.assert_array_equal(first.assignment_history_, second.assignment_history_)
-    assert not np.array_equal(first.predict_proba(X), other.predict_proba(X))
-
-
-def test_fit_leaves_global_random_states_untouched(blobs):
-    X, y = blobs
-    numpy_state, torch_state = np.random.get_state(), torch.get_rng_state()
-    DynamicPrototypeClassifier(**FAST).fit(X, y)
-    DynamicPrototypeClassifier(**FAST, random_state=np.random.RandomState(0)).fit(X, y)
-    assert all(
-        np.array_equal(a, b) for a, b in zip(numpy_state, np.random.get_state(), strict=True)
-    )
-    assert torch.equal(torch_state, torch.get_rng_state())
 
 
 @pytest.mark.parametrize(
