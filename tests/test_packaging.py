@@ -19,6 +19,14 @@ def _readme_test_command():
     return re.search(r"```bash\n(.+?)\n```", section, re.DOTALL).group(1).strip()
 
 
+def test_readme_first_example_runs_and_prints_what_it_says(capsys):
+    use = (ROOT / "README.md").read_text(encoding="utf-8").split("## Use", 1)[1]
+    example = re.search(r"```python\n(.+?)```", use, re.DOTALL).group(1)
+    exec(example, {})
+    claimed = re.search(r"# (\d\.\d+)$", example.strip()).group(1)
+    assert float(capsys.readouterr().out) == pytest.approx(float(claimed), abs=0.01)
+
+
 def test_ci_runs_exactly_the_readme_test_command():
     ci_lines = (ROOT / ".ci" / "run").read_text(encoding="utf-8").strip().splitlines()
     assert "pytest" in _readme_test_command()
