@@ -545,7 +545,6 @@ class _AllNCLoss(nn.Module):
         self.register_buffer("class_priors", torch.full((n_classes,), 1.0 / n_classes))
         self.register_buffer("mean_memory", None)
         self.register_buffer("seen", torch.zeros(n_classes, dtype=torch.bool))
-        self.register_buffer("etf_gram", _etf_gram(n_classes))
         self.eta = 1.0
 
     def configure(self, class_counts, *, alpha, gamma, rebalance_power, hycon, p2p, mean_momentum):

@@ -168,7 +168,7 @@ def encode_classes(estimator, y):
     if len(encoder.classes_) < 2:
         raise ValueError(
             f"{type(estimator).__name__} needs samples of at least 2 classes; y has only one "
-            f"class: {encoder.classes_[0]!r}."
+            f"class: {encoder.classes_.tolist()[0]!r}."
         )
     estimator.classes_ = encoder.classes_
     return encoder.transform(y).astype(np.int64)

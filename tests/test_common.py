@@ -1,4 +1,5 @@
-"""What every estimator promises alike: persistence, reproducibility, untouched global RNGs.
+"""What every estimator promises alike: persistence, reproducibility, untouched global RNGs,
+and a ValueError that says what to fix for bad input.
 
 Each case fits an estimator on a small data set of its task and lists the outputs that must
 survive a round trip and repeat under the same ``random_state``. Random parts of training beyond
@@ -154,3 +155,32 @@ def test_fit_and_predict_leave_global_random_states_untouched(case):
         np.array_equal(a, b) for a, b in zip(numpy_state, np.random.get_state(), strict=True)
     )
     assert torch.equal(torch_state, torch.get_rng_state())
+
+
+BAD_INPUTS = {
+    "NaN": ([[0.0, np.nan], [1.0, 1.0], [2.0, 1.0]], [0, 1, 0], "contains NaN"),
+    "infinity": ([[0.0, np.inf], [1.0, 1.0], [2.0, 1.0]], [0, 1, 0], "contains infinity"),
+    "length mismatch": ([[0.0, 1.0], [1.0, 1.0]], [0, 1, 1], "inconsistent numbers of samples"),
+    "empty": (np.empty((0, 2)), [], "0 sample"),
+    "one target value": ([[0.0, 1.0], [1.0, 1.0]], [1, 1], "only one class"),
+}
+# A regressor has no classes; a single score leaves it no range to divide into grades.
+ONE_TARGET_MESSAGES = {"CoFInAIRegressor": "score range is empty"}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+@pytest.mark.parametrize("bad", list(BAD_INPUTS))
+def test_bad_input_is_a_value_error_that_says_what_to_fix(name, bad):
+    X, y, message = BAD_INPUTS[bad]
+    if bad == "one target value":
+        message = ONE_TARGET_MESSAGES.get(name, message)
+    with pytest.raises(ValueError, match=message):
+        CASES[name][0](random_state=0).fit(np.asarray(X), np.asarray(y))
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_wrong_feature_count_at_predict(name):
+    X, y = np.random.default_rng(0).standard_normal((20, 3)), np.arange(20) % 2
+    model = CASES[name][0](random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match="X has 2 features, but .* is expecting 3 features"):
+        model.predict(X[:, :2])
