@@ -36,7 +36,23 @@ PLAIN_CE = {
 }
 
 
-@parametrize_with_checks([AllNCClassifier(**FAST, random_state=0)])
+# Not strict: whether the check fails depends on the CPU's float32 kernels (it did on an AMD EPYC,
+# not on an Intel Xeon). test_common checks the property with a float32 tolerance.
+EXPECTED_FAILED_CHECKS = {
+    "check_methods_subset_invariance": (
+        "a prediction for one sample can take another float32 kernel than a batch's and differ "
+        "from it by one ulp (about 2e-7), above the check's tolerance of 1e-7"
+    ),
+}
+
+
+# One batch holds each check's data: torch's float32 kernels for batches of other sizes can differ
+# in the last bit, which is above the 1e-7 relative tolerance of the sample-order check.
+@parametrize_with_checks(
+    [AllNCClassifier(**{**FAST, "batch_size": 256}, random_state=0)],
+    expected_failed_checks=lambda estimator: EXPECTED_FAILED_CHECKS,
+    xfail_strict=False,
+)
 def test_sklearn_compatible(estimator, check):
     check(estimator)
 

@@ -146,6 +146,15 @@ def test_same_random_state_gives_identical_outputs(case):
     assert not np.array_equal(first[0], other[0])
 
 
+def test_outputs_do_not_depend_on_the_batch_a_sample_is_predicted_in(case):
+    # sklearn's check_methods_subset_invariance asks for 1e-7, below float32 resolution.
+    make_estimator, X, y, outputs = case
+    model = make_estimator(random_state=0).fit(X, y)
+    whole = outputs(model, X)[0]
+    one_by_one = np.concatenate([outputs(model, X[i : i + 1])[0] for i in range(len(X))])
+    np.testing.assert_allclose(one_by_one, whole, rtol=1e-5, atol=1e-6)
+
+
 def test_fit_and_predict_leave_global_random_states_untouched(case):
     make_estimator, X, y, outputs = case
     numpy_state, torch_state = np.random.get_state(), torch.get_rng_state()

@@ -23,11 +23,12 @@ from ncestimators.datasets import make_superclass_features
 
 FAST = {"hidden_dims": (16,), "max_epochs": 5, "batch_size": 32, "lr": 0.01}
 
+# Not strict: whether the check fails depends on the CPU's float32 kernels (it does on the AMD EPYC
+# and Intel Xeon machines seen so far). test_common checks the property with a float32 tolerance.
 EXPECTED_FAILED_CHECKS = {
     "check_methods_subset_invariance": (
-        "torch's float32 Linear takes a different kernel for one sample than for a batch, so "
-        "outputs differ in the last bit (about 2e-7) from a batched prediction; the check's "
-        "tolerance is 1e-7."
+        "a prediction for one sample can take another float32 kernel than a batch's and differ "
+        "from it by one ulp (about 2e-7), above the check's tolerance of 1e-7"
     ),
 }
 
@@ -37,7 +38,7 @@ EXPECTED_FAILED_CHECKS = {
 @parametrize_with_checks(
     [DynamicPrototypeClassifier(**{**FAST, "batch_size": 256}, random_state=0)],
     expected_failed_checks=lambda estimator: EXPECTED_FAILED_CHECKS,
-    xfail_strict=True,
+    xfail_strict=False,
 )
 def test_sklearn_compatible(estimator, check):
     check(estimator)
