@@ -1,5 +1,6 @@
 """The shared estimator base: seeding, devices, held-out split, warm start, sequence input."""
 
+import re
 import warnings
 
 import numpy as np
@@ -114,6 +115,19 @@ def test_fit_and_predict_leave_global_random_states_untouched():
         np.array_equal(a, b) for a, b in zip(numpy_state, np.random.get_state(), strict=True)
     )
     assert torch.equal(torch_state, torch.get_rng_state())
+
+
+def test_verbose_shows_the_epoch_table_and_a_progress_bar(capsys):
+    X, y = _blobs()
+    SoftmaxRegression(max_epochs=2, random_state=0).fit(X, y)
+    silent = capsys.readouterr()
+    assert silent.out == silent.err == ""
+    SoftmaxRegression(max_epochs=2, verbose=1, random_state=0).fit(X, y)
+    shown = capsys.readouterr()
+    colour = r"(\x1b\[\d+m)?"  # skorch colours the best loss so far
+    assert re.search(rf"^\s+1\s+{colour}\d+\.\d+", shown.out, re.MULTILINE)  # epoch 1, its loss
+    assert "train_loss" in shown.out
+    assert "it/s]" in shown.out + shown.err  # tqdm's progress bar
 
 
 def test_same_random_state_gives_identical_predictions():
