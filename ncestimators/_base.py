@@ -187,7 +187,23 @@ def check_hidden_dims(hidden_dims):
 def check_features(estimator, X, *, reset):
     """Validate 2-D feature input and return it as float32 (no copy for float32 input)."""
     X = validate_data(estimator, X, reset=reset, dtype=[np.float32, np.float64])
-    return X.astype(np.float32, copy=False)
+    return as_float32(X)
+
+
+def as_float32(X):
+    """X as float32, the precision the networks compute in; no copy for float32 input.
+
+    A value beyond float32's range would silently become infinite, so it raises a ValueError.
+    """
+    with np.errstate(over="raise"):
+        try:
+            return X.astype(np.float32, copy=False)
+        except FloatingPointError:
+            raise ValueError(
+                f"X has values of magnitude up to {np.nanmax(np.abs(X)):.3g}, beyond the float32 "
+                f"range (up to {np.finfo(np.float32).max:.3g}) the networks compute in; rescale "
+                "the features, e.g. with StandardScaler."
+            ) from None
 
 
 def check_sequences(estimator, X, *, reset):
@@ -215,7 +231,8 @@ def check_sequences(estimator, X, *, reset):
         allow_nd=True,
         ensure_all_finite="allow-nan",
         input_name="X",
-    ).astype(np.float32, copy=False)
+    )
+    X = as_float32(X)
     if X.shape[1] == 0 or X.shape[2] == 0:
         raise ValueError(f"X of shape {X.shape} has no time steps or no features.")
     lengths = _sequence_lengths(X)
@@ -264,7 +281,9 @@ def _pad_ragged(sequences):
                 f"Sequence {index} contains NaN; missing steps are only allowed as trailing "
                 "padding of an (n, T, D) array."
             )
-    padded = np.full((len(arrays), max(map(len, arrays)), widths.pop()), np.nan, np.float32)
+    # In the input's precision: the cast to float32 comes after validation, which checks it.
+    dtype = np.result_type(np.float32, *(array.dtype for array in arrays))
+    padded = np.full((len(arrays), max(map(len, arrays)), widths.pop()), np.nan, dtype)
     for index, array in enumerate(arrays):
         padded[index, : len(array)] = array
     return padded

@@ -2,6 +2,7 @@
 
 import re
 import warnings
+from functools import partial
 
 import numpy as np
 import pytest
@@ -276,9 +277,19 @@ def test_diverged_training_is_a_value_error_and_leaves_nothing_fitted():
     X, y = _blobs()
     model = SoftmaxRegression(random_state=0).fit(X, y)
     with pytest.raises(ValueError, match="Training diverged"):
-        model.fit(X * 1e38, y)
+        model.set_params(optimizer="sgd", lr=1e20).fit(X * 1e10, y)
     with pytest.raises(NotFittedError):
         model.predict(X)
+
+
+@pytest.mark.parametrize("as_sequences", [False, True])
+def test_values_beyond_float32_are_a_value_error_not_infinity(as_sequences):
+    X, y = _blobs()
+    X[3, 1] = -1e39
+    model = SoftmaxRegression(random_state=0)
+    checked = partial(check_sequences, model) if as_sequences else partial(check_features, model)
+    with pytest.raises(ValueError, match="magnitude up to 1e\\+39, beyond the float32 range"):
+        checked(list(X[:, None, :]) if as_sequences else X, reset=True)
 
 
 def test_warm_start_honours_a_new_max_epochs():

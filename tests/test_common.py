@@ -169,6 +169,7 @@ def test_fit_and_predict_leave_global_random_states_untouched(case):
 BAD_INPUTS = {
     "NaN": ([[0.0, np.nan], [1.0, 1.0], [2.0, 1.0]], [0, 1, 0], "contains NaN"),
     "infinity": ([[0.0, np.inf], [1.0, 1.0], [2.0, 1.0]], [0, 1, 0], "contains infinity"),
+    "beyond float32": ([[0.0, 1e39], [1.0, 1.0], [2.0, 1.0]], [0, 1, 0], "beyond the float32"),
     "length mismatch": ([[0.0, 1.0], [1.0, 1.0]], [0, 1, 1], "inconsistent numbers of samples"),
     "empty": (np.empty((0, 2)), [], "0 sample"),
     "one target value": ([[0.0, 1.0], [1.0, 1.0]], [1, 1], "only one class"),

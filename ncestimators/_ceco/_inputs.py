@@ -7,7 +7,7 @@ from sklearn.utils import check_consistent_length
 from sklearn.utils.validation import column_or_1d
 from torch.utils.data import Dataset
 
-from .._base import check_features
+from .._base import as_float32, check_features
 
 # Target code of positions that do not count: ignored labels and the padding of point clouds.
 IGNORED = -1
@@ -37,10 +37,10 @@ class Images:
             clouds = [self.data[index] for index in indices]
             padded = np.zeros((len(clouds), self.n_positions, clouds[0].shape[1]), np.float32)
             for row, cloud in zip(padded, clouds, strict=True):
-                row[: len(cloud)] = cloud
+                row[: len(cloud)] = as_float32(cloud)
             return padded
         # Fancy indexing copies just these images, also out of a memory map.
-        images = self.data[indices].astype(np.float32, copy=False)
+        images = as_float32(self.data[indices])
         return images.reshape(len(indices), self.n_positions, images.shape[-1])
 
     def flatten_labels(self, y):
