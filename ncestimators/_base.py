@@ -175,13 +175,12 @@ def encode_classes(estimator, y):
 
 
 def check_hidden_dims(hidden_dims):
-    """Raise a ValueError unless ``hidden_dims`` holds positive integers; return it as a tuple."""
+    """Raise a ValueError unless ``hidden_dims`` holds positive integers."""
     if not all(isinstance(width, Integral) and width >= 1 for width in hidden_dims):
         raise ValueError(
             f"hidden_dims must contain positive integers, got {hidden_dims!r}; e.g. (256,) for "
             "one hidden layer or () for none."
         )
-    return tuple(hidden_dims)
 
 
 def check_features(estimator, X, *, reset):
