@@ -1,20 +1,23 @@
-"""The base every ncestimators estimator shares: parameters, validation, seeding, training."""
+"""The template every ncestimators estimator is built on: one fit, one forward, one warm start."""
 
 # SPDX-License-Identifier: BSD-3-Clause
 
 import copy
+import warnings
 from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 
-import numpy as np
-from sklearn.base import BaseEstimator
-from sklearn.preprocessing import LabelEncoder
+import torch
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.utils import check_consistent_length
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_array, validate_data
+from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNet
 from skorch.callbacks import EarlyStopping, ProgressBar
+from skorch.dataset import unpack_data
+from skorch.utils import to_device
 
+from ._inputs import check_features, check_positions, check_sequences, encode_classes
 from ._training import (
     OPTIMIZERS,
     ArrayDataset,
@@ -25,25 +28,61 @@ from ._training import (
     draw_seed,
     resolve_device,
     seeded,
+    to_cpu,
 )
+from .exceptions import WarmStartWarning
 
 __all__ = []
 
+_INPUT_VALIDATORS = {
+    "features": check_features,
+    "sequences": check_sequences,
+    "positions": check_positions,
+}
+
 
 class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
-    """Shared machinery of the ncestimators estimators; not a public class.
+    """Template of the ncestimators estimators: it owns ``fit`` and the forward pass.
 
-    A subclass declares its own parameters (all of them, common ones included, explicitly in
-    ``__init__``), merges :attr:`_parameter_constraints`, and implements two hooks:
+    A subclass declares its parameters (all of them, the common ones included, explicitly in
+    ``__init__``), merges :attr:`_parameter_constraints`, and fills in the template:
 
-    * :meth:`_build_module` returns the torch head for ``n_features`` input features;
-    * :meth:`_build_criterion` returns the loss as an ``nn.Module`` called as
-      ``criterion(module_output, target)``.
+    ===============================  ===========================================================
+    Class attribute or hook          Role (default)
+    ===============================  ===========================================================
+    ``_input_kind``                  "features", "sequences" or "positions": which validator of
+                                     ``ncestimators._inputs`` reads X ("features").
+    ``_network_params``              Names of the parameters that shape the network; changing
+                                     one makes a warm refit start afresh (none).
+    ``_stratify_holdout``            Whether the ``validation_fraction`` split is stratified on
+                                     y (False).
+    ``_encode_target(X, y)``         y as the loss's target; sets ``classes_`` and the like
+                                     (class codes, setting ``classes_``).
+    ``_check_params_for_data(X)``    Check parameters against the data, set what they resolve
+                                     to (nothing).
+    ``_build_module(n_features)``    The torch head for ``n_features`` input features.
+    ``_build_criterion()``           The loss, ``criterion(head_outputs, target)``.
+    ``_read_fitted(head)``           Set fitted attributes from the trained head (nothing).
+    ``_dataset(X, y=None)``          What the net iterates over for validated X (X itself).
+    ===============================  ===========================================================
 
-    Keeping the head and its loss apart lets a backbone be put in front of the head without the
-    estimator knowing. ``fit`` validates the data, encodes the target, and calls
-    :meth:`_train`, which owns seeding, devices, the held-out split, early stopping and warm
-    starts, and stores the fitted skorch net as ``net_``.
+    ``fit`` runs: validate X → encode y → check lengths → check parameters → train → read
+    fitted attributes. Every predict-like method goes through :meth:`_forward` (or
+    :meth:`_forward_batches`), one batched, gradient-free pass of the head in eval mode.
+
+    Heads and losses get every parameter through their constructors, and both tell training
+    from evaluation by ``self.training`` (skorch switches them together). In training mode a
+    head returns what its loss needs beyond the predictions; in eval mode, the predictions.
+    State that training learns lives in persistent buffers or parameters; buffers derived from
+    constructor arguments are non-persistent, so that a rebuilt head or loss keeps its new
+    values when the learned state is loaded into it.
+
+    **Warm start**, one rule: with ``warm_start=True``, a refit builds the net anew from the
+    current parameters and loads the learned state of the previous one, so every changed
+    parameter outside ``_network_params`` takes effect and training goes on (the epoch count
+    too; the optimizer starts afresh, as in ``MLPClassifier``). If a parameter of
+    ``_network_params``, the number of features or the classes changed, the refit trains a
+    fresh network instead and says so with a :class:`~ncestimators.exceptions.WarmStartWarning`.
     """
 
     _parameter_constraints: dict = {
@@ -61,6 +100,41 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
         "warm_start": ["boolean"],
     }
 
+    _input_kind = "features"
+    _network_params = ()
+    _stratify_holdout = False
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Train the estimator's network on X and y.
+
+        Parameters
+        ----------
+        X : array-like or sequence of array-like
+            Training input in any form the estimator accepts (see its class docstring):
+            feature vectors, sequences of clip or snippet features, or per-position features.
+
+        y : array-like or sequence of array-like
+            Targets of the estimator's task: classes, scores, video labels or per-position
+            labels.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
+        X = self._validate_input(X, reset=True)
+        y = self._encode_target(X, y)
+        check_consistent_length(X, y)
+        self._check_params_for_data(X)
+        self._train(X, y)
+        self._read_fitted(self._head)
+        return self
+
     @abstractmethod
     def _build_module(self, n_features):
         """Return the torch head mapping ``n_features``-dimensional inputs to its outputs."""
@@ -69,36 +143,107 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
     def _build_criterion(self):
         """Return the training loss as an ``nn.Module``: ``criterion(outputs, target)``."""
 
-    def _train(self, X, y, *, stratify=False, sequences=False):
-        """Fit the head on float32 ``X`` and the encoded target ``y``; set ``net_``, ``history_``.
+    def _validate_input(self, X, *, reset):
+        return _INPUT_VALIDATORS[self._input_kind](self, X, reset=reset)
 
-        ``stratify`` makes the held-out split stratified on ``y``; ``sequences`` crops each batch
-        of NaN-padded sequences to its longest member.
+    def _encode_target(self, X, y):
+        """Class codes of y; estimators that are not single-label classifiers override this."""
+        return encode_classes(self, y)
+
+    def _check_params_for_data(self, X):
+        """Check parameters that depend on the data; nothing to check by default."""
+
+    def _read_fitted(self, head):
+        """Set fitted attributes from the trained head; none by default."""
+
+    def _dataset(self, X, y=None):
+        return X
+
+    @property
+    def _head(self):
+        """The trained torch head."""
+        return self.net_.module_
+
+    def _forward(self, X, *, method="forward", check_input=True):
+        """The head's eval-mode outputs for X, on the CPU: a tensor or a tuple of tensors.
+
+        ``method`` names the head's method to call (e.g. "embed"); ``check_input=False`` takes
+        X already validated by :meth:`_validated_input`.
         """
+        batches = self._forward_batches(X, method=method, check_input=check_input)
+        if isinstance(batches[0], tuple):
+            return tuple(torch.cat(parts) for parts in zip(*batches, strict=True))
+        return torch.cat(batches)
+
+    def _forward_batches(self, X, *, method="forward", check_input=True):
+        """The head's eval-mode outputs batch by batch, a list, for outputs of ragged shape."""
+        if check_input:
+            X = self._validated_input(X)
+        net, head = self.net_, self._head
+        call = getattr(head, method)
+        head.eval()
+        with torch.inference_mode():
+            return [
+                to_cpu(call(to_device(unpack_data(batch)[0], net.device)))
+                for batch in net.get_iterator(net.get_dataset(self._dataset(X)), training=False)
+            ]
+
+    def _validated_input(self, X):
+        """X validated for prediction by a fitted estimator."""
+        check_is_fitted(self)
+        return self._validate_input(X, reset=False)
+
+    def _train(self, X, y):
+        """Fit the net on validated ``X`` and the encoded ``y``; set ``net_``, ``history_``."""
         device = resolve_device(self.device)
         seed = draw_seed(self.random_state)
+        signature = self._network_signature()
+        previous = self._net_to_continue(signature)
+        # A failed fit must not leave an earlier net looking like the fitted model.
+        self.__dict__.pop("net_", None)
         with seeded(seed):
-            if self._can_continue(device):
-                net = self.net_
-                net.set_params(max_epochs=self.max_epochs)
-                net.partial_fit(X, y)
-            else:
-                # A failed fit must not leave an earlier net looking like the fitted model.
-                self.__dict__.pop("net_", None)
-                net = self._make_net(device, seed, stratify=stratify, sequences=sequences)
-                net.fit(X, y)
+            net = self._make_net(device, seed).initialize()
+            if previous is not None:
+                net.module_.load_state_dict(previous.module_.state_dict())
+                net.criterion_.load_state_dict(previous.criterion_.state_dict())
+                net.history_ = previous.history_
+            net.partial_fit(self._dataset(X, y), y)
         self.net_ = net
-        self._trained_on = self._data_signature()
+        self._trained_signature = signature
         self.history_ = net.history
         self.n_iter_ = len(net.history)
-        return self
 
-    def _make_net(self, device, seed, *, stratify, sequences):
+    def _network_signature(self):
+        """What the shape of the network depends on: data sizes and ``_network_params``."""
+        return {
+            "the number of features": self.n_features_in_,
+            "the classes": tuple(getattr(self, "classes_", ())),
+            **{name: getattr(self, name) for name in self._network_params},
+        }
+
+    def _net_to_continue(self, signature):
+        """The fitted net a warm start goes on training, or None (with a warning if changed)."""
+        if not (self.warm_start and hasattr(self, "net_")):
+            return None
+        changed = [
+            name for name, value in signature.items() if self._trained_signature[name] != value
+        ]
+        if changed:
+            warnings.warn(
+                f"warm_start=True, but {', '.join(changed)} changed since the last fit, which "
+                "changes the shape of the network; training a fresh network.",
+                WarmStartWarning,
+                stacklevel=5,
+            )
+            return None
+        return self.net_
+
+    def _make_net(self, device, seed):
         callbacks = [("epoch_hooks", EpochHooks())]
         train_split = None
         if self.validation_fraction is not None:
             train_split = HoldoutSplit(
-                self.validation_fraction, stratify=stratify, random_state=seed
+                self.validation_fraction, stratify=self._stratify_holdout, random_state=seed
             )
             callbacks.append(
                 (
@@ -110,7 +255,7 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
             callbacks.append(("progress_bar", ProgressBar()))
         callbacks.extend(copy.deepcopy(self.callbacks or []))
         collate = {}
-        if sequences:
+        if self._input_kind == "sequences":
             collate = {
                 "iterator_train__collate_fn": crop_padding_collate,
                 "iterator_valid__collate_fn": crop_padding_collate,
@@ -140,38 +285,9 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
     def __sklearn_is_fitted__(self):
         return hasattr(self, "net_")
 
-    def _can_continue(self, device):
-        """Whether ``warm_start`` can go on training the current net on this data."""
-        return (
-            self.warm_start
-            and hasattr(self, "net_")
-            and self.net_.device == device
-            and self._trained_on == self._data_signature()
-        )
-
-    def _data_signature(self):
-        """What the head's shape depends on: the feature count and, for classifiers, the classes."""
-        return self.n_features_in_, tuple(getattr(self, "classes_", ()))
-
 
 def _silent(*args, **kwargs):
     """Sink for skorch's early-stopping message; the epoch table already shows the best epoch."""
-
-
-def encode_classes(estimator, y):
-    """Fit ``classes_`` on classification targets; return ``y`` as int64 codes.
-
-    Raises a ValueError naming the class when ``y`` has a single class: there is nothing to learn.
-    """
-    check_classification_targets(y)
-    encoder = LabelEncoder().fit(y)
-    if len(encoder.classes_) < 2:
-        raise ValueError(
-            f"{type(estimator).__name__} needs samples of at least 2 classes; y has only one "
-            f"class: {encoder.classes_.tolist()[0]!r}."
-        )
-    estimator.classes_ = encoder.classes_
-    return encoder.transform(y).astype(np.int64)
 
 
 def check_hidden_dims(hidden_dims):
@@ -181,128 +297,3 @@ def check_hidden_dims(hidden_dims):
             f"hidden_dims must contain positive integers, got {hidden_dims!r}; e.g. (256,) for "
             "one hidden layer or () for none."
         )
-
-
-def check_features(estimator, X, *, reset):
-    """Validate 2-D feature input and return it as float32 (no copy for float32 input)."""
-    X = validate_data(estimator, X, reset=reset, dtype=[np.float32, np.float64])
-    return as_float32(X)
-
-
-def as_float32(X):
-    """X as float32, the precision the networks compute in; no copy for float32 input.
-
-    A value beyond float32's range would silently become infinite, so it raises a ValueError.
-    """
-    with np.errstate(over="raise"):
-        try:
-            return X.astype(np.float32, copy=False)
-        except FloatingPointError:
-            raise ValueError(
-                f"X has values of magnitude up to {np.nanmax(np.abs(X)):.3g}, beyond the float32 "
-                f"range (up to {np.finfo(np.float32).max:.3g}) the networks compute in; rescale "
-                "the features, e.g. with StandardScaler."
-            ) from None
-
-
-def check_sequences(estimator, X, *, reset):
-    """Validate sequence input and return ``(X, lengths)`` with X float32 ``(n, T_max, D)``.
-
-    Accepted forms, all of which describe ``n`` sequences of ``D``-dimensional steps:
-
-    * a list of ``(T_i, D)`` arrays (ragged);
-    * an ``(n, T, D)`` array whose shorter sequences end in all-NaN rows (padding);
-    * an ``(n, D)`` array or DataFrame: ``n`` sequences of length 1.
-
-    Missing values inside a sequence, sequences without steps, mixed ``D`` and a ``D`` other
-    than the fitted one raise ValueError. ``n_features_in_`` is ``D`` (and ``feature_names_in_``
-    is set for DataFrames) when ``reset`` is true.
-    """
-    name = type(estimator).__name__
-    if _is_ragged(X):
-        X = _pad_ragged(X)
-    elif _ndim(X) != 3:
-        X = check_features(estimator, X, reset=reset)
-        return X[:, None, :], np.ones(len(X), dtype=np.intp)
-    X = check_array(
-        X,
-        dtype=[np.float32, np.float64],
-        allow_nd=True,
-        ensure_all_finite="allow-nan",
-        input_name="X",
-    )
-    X = as_float32(X)
-    if X.shape[1] == 0 or X.shape[2] == 0:
-        raise ValueError(f"X of shape {X.shape} has no time steps or no features.")
-    lengths = _sequence_lengths(X)
-    if reset:
-        estimator.n_features_in_ = X.shape[2]
-        if hasattr(estimator, "feature_names_in_"):
-            del estimator.feature_names_in_
-    elif X.shape[2] != estimator.n_features_in_:
-        raise ValueError(
-            f"X has {X.shape[2]} features, but {name} is expecting {estimator.n_features_in_} "
-            "features as input."
-        )
-    return X, lengths
-
-
-def _ndim(X):
-    """Number of dimensions of X without converting it (array-likes may refuse NumPy functions)."""
-    if hasattr(X, "ndim"):
-        return X.ndim
-    return np.ndim(X) if isinstance(X, list | tuple) else None
-
-
-def _is_ragged(X):
-    return (
-        isinstance(X, list | tuple) and len(X) > 0 and all(np.ndim(sequence) == 2 for sequence in X)
-    )
-
-
-def _pad_ragged(sequences):
-    arrays = [np.asarray(sequence) for sequence in sequences]
-    widths = {array.shape[1] for array in arrays}
-    if len(widths) > 1:
-        raise ValueError(
-            f"All sequences must have the same number of features; got {sorted(widths)}. "
-            "Extract them with the same backbone, or pad/crop the feature axis."
-        )
-    for index, array in enumerate(arrays):
-        if len(array) == 0:
-            raise ValueError(
-                f"Sequence {index} has no time steps; drop it or give it at least one step."
-            )
-        if not np.issubdtype(array.dtype, np.number):
-            raise ValueError(f"Sequence {index} has non-numeric dtype {array.dtype}.")
-        if np.isnan(array).all(axis=1).any():
-            raise ValueError(
-                f"Sequence {index} contains NaN; missing steps are only allowed as trailing "
-                "padding of an (n, T, D) array."
-            )
-    # In the input's precision: the cast to float32 comes after validation, which checks it.
-    dtype = np.result_type(np.float32, *(array.dtype for array in arrays))
-    padded = np.full((len(arrays), max(map(len, arrays)), widths.pop()), np.nan, dtype)
-    for index, array in enumerate(arrays):
-        padded[index, : len(array)] = array
-    return padded
-
-
-def _sequence_lengths(X):
-    """Lengths of NaN-padded sequences; ValueError for NaN or inf that is not trailing padding."""
-    missing = np.isnan(X)
-    padding = missing.all(axis=2)
-    lengths = X.shape[1] - np.cumprod(padding[:, ::-1], axis=1).sum(axis=1)
-    real = np.arange(X.shape[1]) < lengths[:, None]
-    if (missing.any(axis=2) & real).any():
-        video = int(np.nonzero((missing.any(axis=2) & real).any(axis=1))[0][0])
-        raise ValueError(
-            f"X contains NaN inside sequence {video}. NaN is only allowed as whole trailing rows "
-            "(padding); impute or drop the missing values."
-        )
-    if (lengths == 0).any():
-        video = int(np.nonzero(lengths == 0)[0][0])
-        raise ValueError(f"Sequence {video} is all padding (no time steps); drop it from X.")
-    if np.isinf(X[real]).any():
-        raise ValueError("X contains infinity; replace or drop those values.")
-    return lengths.astype(np.intp)

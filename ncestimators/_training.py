@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from sklearn.model_selection import train_test_split
 from skorch.callbacks import Callback
-from skorch.dataset import Dataset, unpack_data
+from skorch.dataset import Dataset
 from torch import nn
 from torch.utils.data import (
     DataLoader,
@@ -28,6 +28,8 @@ class EpochHooks(Callback):
 
     Schedules such as AllNC's curriculum weight and once-per-epoch steps such as the
     label-to-prototype reassignment need the epoch index, which skorch keeps in its history.
+    A dict returned by ``end_epoch`` is recorded in the epoch's history row (keys starting with
+    ``event_`` stay out of the printed epoch table), so that it survives warm starts.
     """
 
     def on_epoch_begin(self, net, **kwargs):
@@ -45,7 +47,8 @@ class EpochHooks(Callback):
             )
         for owner in (net.criterion_, net.module_):
             if hasattr(owner, "end_epoch"):
-                owner.end_epoch()
+                for key, value in (owner.end_epoch() or {}).items():
+                    net.history.record(key, value)
 
 
 class HoldoutSplit:
@@ -202,19 +205,15 @@ def seeded(seed):
         yield
 
 
-def forward_batches(net, X):
-    """Yield ``(outputs, inputs)`` of the module in eval mode, one batch at a time, on the CPU.
-
-    For outputs whose shape differs between batches (per-time-step scores of cropped sequences),
-    which skorch's ``forward`` cannot concatenate.
-    """
-    for batch in net.get_iterator(net.get_dataset(X), training=False):
-        outputs = net.evaluation_step(batch, training=False)
-        yield to_cpu(outputs), unpack_data(batch)[0]
-
-
 def to_cpu(outputs):
     """Detach a tensor, or each tensor of a tuple, onto the CPU."""
     if isinstance(outputs, tuple):
         return tuple(to_cpu(output) for output in outputs)
     return outputs.detach().cpu()
+
+
+def to_numpy(outputs):
+    """A tensor, or each tensor of a tuple, as a float64 NumPy array (scikit-learn's outputs)."""
+    if isinstance(outputs, tuple):
+        return tuple(to_numpy(output) for output in outputs)
+    return outputs.detach().cpu().numpy().astype(np.float64)

@@ -7,7 +7,7 @@
 
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
-__all__ = ["ConvergenceWarning", "DeviceWarning", "NotFittedError"]
+__all__ = ["ConvergenceWarning", "DeviceWarning", "NotFittedError", "WarmStartWarning"]
 
 
 class DeviceWarning(UserWarning):
@@ -21,4 +21,20 @@ class DeviceWarning(UserWarning):
     >>> import warnings
     >>> from ncestimators.exceptions import DeviceWarning
     >>> warnings.simplefilter("error", DeviceWarning)  # make a silent fallback fatal
+    """
+
+
+class WarmStartWarning(UserWarning):
+    """Warning raised when a warm-started fit cannot go on training the previous network.
+
+    With ``warm_start=True``, a refit continues the fitted network unless a parameter that
+    shapes it (``hidden_dims``, ``embedding_dim``, ...), the number of features or the classes
+    changed: then the network no longer fits the data or the parameters, and a fresh one is
+    trained instead.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from ncestimators.exceptions import WarmStartWarning
+    >>> warnings.simplefilter("error", WarmStartWarning)  # never train afresh silently
     """

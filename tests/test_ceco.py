@@ -8,21 +8,17 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.model_selection import GridSearchCV
-from sklearn.utils.estimator_checks import (
-    check_classifiers_classes,
-    check_param_validation,
-    parametrize_with_checks,
-)
+from sklearn.utils.estimator_checks import check_classifiers_classes
 from torch.nn import functional as F
 
 from ncestimators import CeCoSegmenter
-from ncestimators._ceco._inputs import IGNORED, check_images
 from ncestimators._ceco._losses import (
     CeCoLoss,
     center_collapse_loss,
     dice_loss,
     lovasz_softmax_loss,
 )
+from ncestimators._inputs import IGNORED, check_positions
 from ncestimators.datasets import make_dense_segmentation
 from ncestimators.geometry import simplex_etf
 from ncestimators.metrics import iou_per_class
@@ -57,30 +53,9 @@ def fitted(maps):
     return _small().fit(X, y)
 
 
-# The check's binary targets are {-1, 1}, and -1 is the default ignore_index (unlabelled
-# positions), so only one class is left; with ignore_index=None the check passes (tested below).
-_EXPECTED_FAILURES = {
-    "check_classifiers_classes": "its binary labels are -1 and 1, and -1 is the default "
-    "ignore_index; passes with ignore_index=None (test_checks_pass_without_ignore_index)",
-}
-
-
-@parametrize_with_checks(
-    [_small(max_epochs=20, batch_size=32)],
-    expected_failed_checks=lambda estimator: _EXPECTED_FAILURES,
-    xfail_strict=True,
-)
-def test_sklearn_compatible(estimator, check):
-    check(estimator)
-
-
 def test_checks_pass_without_ignore_index():
     estimator = _small(max_epochs=20, batch_size=32, ignore_index=None)
     check_classifiers_classes(type(estimator).__name__, estimator)
-
-
-def test_param_validation():
-    check_param_validation("CeCoSegmenter", _small())
 
 
 # ---------------------------------------------------------------- input layouts and outputs
@@ -273,7 +248,7 @@ def test_memmap_features_are_read_in_batches_without_a_copy(tmp_path):
     np.save(path, X)
     X_map = np.load(path, mmap_mode="r")
     segmenter = _small(max_epochs=2, batch_size=4)
-    assert check_images(segmenter, X_map, reset=True).data is X_map
+    assert check_positions(segmenter, X_map, reset=True).data is X_map
     segmenter.fit(X_map[:8], y[:8])  # first-call imports and caches are not the data's memory
 
     tracemalloc.start()
@@ -341,7 +316,7 @@ def test_lambda_zero_is_plain_cross_entropy():
     with_center = CeCoLoss(lambda_center=0.4, etf_scale=5.0, aux_loss=None)
     assert with_center(outputs, target).item() > expected.item()
     # In eval mode (validation loss) the module returns only logits: the pixel loss alone.
-    assert with_center(outputs[0], target).item() == pytest.approx(expected.item())
+    assert with_center.eval()(outputs[0], target).item() == pytest.approx(expected.item())
 
 
 def test_lambda_zero_makes_the_center_classifier_irrelevant(maps):
@@ -405,7 +380,7 @@ def test_losses_equal_their_set_measures_on_hard_predictions(pair):
 
 def test_fixed_classifiers_stay_fixed_and_learned_ones_move(maps):
     X, y, _, _ = maps
-    head = _small(classifier="fixed").fit(X, y).net_.module_
+    head = _small(classifier="fixed").fit(X, y)._head
     etf = head.center_classifier.weight.double()
     np.testing.assert_allclose(etf @ etf.T, (np.eye(4) * 4 - 1) / 3, atol=1e-6)
     assert torch.equal(head.classifier.weight, head.center_classifier.weight)
@@ -413,7 +388,7 @@ def test_fixed_classifiers_stay_fixed_and_learned_ones_move(maps):
     assert not list(head.center_classifier.parameters())
 
     # The learned center classifier starts from unit rows and is trained away from them.
-    learned = _small(center_classifier="learned").fit(X, y).net_.module_.center_classifier
+    learned = _small(center_classifier="learned").fit(X, y)._head.center_classifier
     assert learned.weight.requires_grad
     assert not torch.allclose(learned.weight.norm(dim=1), torch.ones(4), atol=1e-3)
 
@@ -430,7 +405,7 @@ def test_center_loss_turns_class_centers_towards_their_etf_vertices():
         embeddings = segmenter.embed(X).reshape(-1, segmenter.embedding_dim_)
         centers = np.stack([embeddings[labels == k].mean(axis=0) for k in range(6)])
         centers /= np.linalg.norm(centers, axis=1, keepdims=True)
-        etf = segmenter.net_.module_.center_classifier.weight.numpy()
+        etf = segmenter._head.center_classifier.weight.numpy()
         cosines[lambda_center] = np.sum(centers * etf, axis=1)
     # Observed: min 0.77 with CeCo; mean |cos| 0.31 without (the ETF is then unrelated).
     assert cosines[1.0].min() > 0.7

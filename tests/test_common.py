@@ -1,5 +1,6 @@
-"""What every estimator promises alike: persistence, reproducibility, untouched global RNGs,
-and a ValueError that says what to fix for bad input.
+"""What every estimator promises alike: scikit-learn's checks, parameter validation,
+persistence, reproducibility, untouched global RNGs, one warm-start rule, every form of
+sequence input, and a ValueError that says what to fix for bad input.
 
 Each case fits an estimator on a small data set of its task and lists the outputs that must
 survive a round trip and repeat under the same ``random_state``. Random parts of training beyond
@@ -7,12 +8,17 @@ weight initialisation and batch order are switched on (clip crops, snippet sampl
 they are covered too.
 """
 
+import copy
 import pickle
+import warnings
 
 import joblib
 import numpy as np
+import pandas as pd
 import pytest
 import torch
+from sklearn.model_selection import GridSearchCV
+from sklearn.utils.estimator_checks import check_param_validation, estimator_checks_generator
 
 from ncestimators import (
     AllNCClassifier,
@@ -28,6 +34,7 @@ from ncestimators.datasets import (
     make_superclass_features,
     make_wtal_videos,
 )
+from ncestimators.exceptions import WarmStartWarning
 
 
 def _superclass_data():
@@ -65,7 +72,7 @@ def _frame_values(frame):
 CASES = {
     "DynamicPrototypeClassifier": (
         lambda **seed: DynamicPrototypeClassifier(
-            prototype_dim=2, hidden_dims=(16,), max_epochs=5, batch_size=32, **seed
+            prototype_dim=4, hidden_dims=(16,), max_epochs=5, batch_size=32, **seed
         ),
         _superclass_data,
         lambda model, X: [model.predict_proba(X), np.asarray(model.assignment_history_)],
@@ -111,6 +118,113 @@ CASES = {
         lambda model, X: [model.predict_proba(X)],
     ),
 }
+
+
+# --- scikit-learn's checks ----------------------------------------------------------------------
+
+# A prediction for one sample can take another float32 kernel than a batch's and differ from it by
+# one ulp (about 2e-7), above the 1e-7 tolerance of sklearn's sample-order check. Whether it does
+# depends on the CPU (seen on AMD EPYC and Intel Xeon machines, not on every one), so the expected
+# failure is not strict; test_outputs_do_not_depend_on_the_batch_a_sample_is_predicted_in checks
+# the property with a float32 tolerance.
+_ONE_ULP = {
+    "check_methods_subset_invariance": (
+        "a prediction for one sample can differ from a batch's by one float32 ulp, above the "
+        "check's tolerance of 1e-7"
+    ),
+}
+
+# One row per estimator: the instance the checks run on, its expected failures (each with the
+# reason) and whether they must fail. Each instance holds a check's data in one batch: torch's
+# float32 kernels for batches of other sizes can differ in the last bit, which is above the 1e-7
+# relative tolerance of the sample-order check.
+CHECKED = {
+    "DynamicPrototypeClassifier": (
+        DynamicPrototypeClassifier(
+            hidden_dims=(16,), max_epochs=5, batch_size=256, lr=0.01, random_state=0
+        ),
+        _ONE_ULP,
+        False,
+    ),
+    "AllNCClassifier": (
+        AllNCClassifier(
+            hidden_dims=(16,),
+            projection_dim=8,
+            max_epochs=5,
+            batch_size=256,
+            lr=1e-2,
+            random_state=0,
+        ),  # fmt: skip
+        _ONE_ULP,
+        False,
+    ),
+    "CoFInAIRegressor": (
+        CoFInAIRegressor(
+            n_grades=3,
+            n_subgrades=3,
+            n_procedures=2,
+            d_procedure=8,
+            d_score=4,
+            max_epochs=10,
+            batch_size=256,
+            lr=0.01,
+            random_state=0,
+        ),  # fmt: skip
+        {},
+        True,
+    ),
+    "ClusterFBSeparator": (
+        ClusterFBSeparator(
+            n_clusters=4, hidden_dim=8, max_epochs=5, batch_size=64, lr=0.01, random_state=0
+        ),
+        {},
+        True,
+    ),
+    "CeCoSegmenter": (
+        CeCoSegmenter(
+            hidden_dims=(16,),
+            embedding_dim=8,
+            max_epochs=20,
+            batch_size=32,
+            lr=0.01,
+            device="cpu",
+            random_state=0,
+        ),  # fmt: skip
+        {
+            # The check's binary targets are {-1, 1}, and -1 is the default ignore_index
+            # (unlabelled positions), so only one class is left.
+            "check_classifiers_classes": "its binary labels are -1 and 1, and -1 is the default "
+            "ignore_index; passes with ignore_index=None (test_checks_pass_without_ignore_index)",
+        },
+        True,
+    ),
+}
+
+
+def _sklearn_checks():
+    for estimator, expected_failures, strict in CHECKED.values():
+        yield from estimator_checks_generator(
+            estimator, expected_failed_checks=expected_failures, mark="xfail", xfail_strict=strict
+        )
+
+
+def _check_id(value):
+    if hasattr(value, "get_params"):
+        return type(value).__name__
+    return getattr(value, "func", value).__name__
+
+
+@pytest.mark.parametrize(("estimator", "check"), list(_sklearn_checks()), ids=_check_id)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+@pytest.mark.parametrize("name", list(CHECKED))
+def test_param_validation(name):
+    check_param_validation(name, CHECKED[name][0])
+
+
+# --- what fitted estimators promise --------------------------------------------------------------
 
 
 @pytest.fixture(scope="module", params=list(CASES))
@@ -194,3 +308,201 @@ def test_wrong_feature_count_at_predict(name):
     model = CASES[name][0](random_state=0).fit(X, y)
     with pytest.raises(ValueError, match="X has 2 features, but .* is expecting 3 features"):
         model.predict(X[:, :2])
+
+
+# --- warm start: one rule ------------------------------------------------------------------------
+
+# Another valid value of every parameter but warm_start, for a warm refit after set_params.
+# Parameters in the estimator's _network_params shape the network: changing one must train a
+# fresh network (with a WarmStartWarning); any other change must take effect on the current one.
+_COMMON_CHANGES = {
+    "max_epochs": 3,
+    "batch_size": 16,
+    "lr": 0.02,
+    "optimizer": "sgd",
+    "weight_decay": 1e-4,
+    "device": "cpu",
+    "random_state": 1,
+    "verbose": 1,
+    "callbacks": [],
+    "validation_fraction": 0.25,
+    "n_iter_no_change": 3,
+}
+CHANGES = {
+    "DynamicPrototypeClassifier": {
+        "prototype_dim": 3,
+        "hidden_dims": (8,),
+        "prototypes": "etf",
+        "assignment": "static",
+        "assign_every": 2,
+        "momentum": 0.5,
+        "logit_scale": 3.0,
+    },
+    "AllNCClassifier": {
+        "hidden_dims": (8,),
+        "projection_dim": 4,
+        "alpha": 0.5,
+        "gamma": 1.0,
+        "rebalance_power": 0.5,
+        "hycon": False,
+        "p2p": False,
+        "feature_noise": 0.5,
+        "feature_dropout": 0.0,
+        "mean_momentum": 0.5,
+    },
+    "CoFInAIRegressor": {
+        "n_grades": 4,
+        "n_subgrades": 2,
+        "n_procedures": 3,
+        "d_procedure": 4,
+        "d_score": 3,
+        "temporal_fusion": False,
+        "grade_parsing": False,
+        "fine_scoring": False,
+        "score_range": (0.0, 10.0),
+        "lambda_coarse": 0.5,
+        "lambda_fine": 0.5,
+        "lambda_graph": 0.0,
+        "subgrade_scale": 5.0,
+        "dropout": 0.1,
+        "clip_crop": 2,
+    },
+    "ClusterFBSeparator": {
+        "n_clusters": 3,
+        "hidden_dim": 4,
+        "n_streams": 2,
+        "topk_ratio": 0.25,
+        "gce_q": 0.5,
+        "lambda_cluster": 0.5,
+        "lambda_cluster_cls": 0.0,
+        "prior_sigma": None,
+        "cluster_labeling": "ot_hard",
+        "n_snippets": 8,
+        "class_threshold": 0.5,
+        "fusion_weight": 0.2,
+        "fps": 25.0,
+        "snippet_frames": 8,
+    },
+    "CeCoSegmenter": {
+        "hidden_dims": (8,),
+        "embedding_dim": 6,
+        "center_classifier": "learned",
+        "classifier": "fixed",
+        "lambda_center": 0.0,
+        "etf_scale": 2.0,
+        "aux_loss": "dice",
+        "ignore_index": 255,
+    },
+}
+WARM_CHANGES = [(name, param) for name in CASES for param in {**_COMMON_CHANGES, **CHANGES[name]}]
+
+
+@pytest.fixture(scope="module")
+def warm_fitted():
+    """One warm-started estimator per case, fitted for 2 epochs, and its data."""
+    fitted = {}
+    for name, (make_estimator, make_data, _) in CASES.items():
+        X, y = make_data()
+        model = make_estimator(random_state=0).set_params(max_epochs=2, warm_start=True)
+        fitted[name] = model.fit(X, y), X, y
+    return fitted
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_every_parameter_has_a_warm_start_change(name):
+    params = set(CASES[name][0]().get_params()) - {"warm_start"}
+    assert params == set(_COMMON_CHANGES) | set(CHANGES[name])
+    assert set(type(CASES[name][0]())._network_params) <= set(CHANGES[name])
+
+
+@pytest.mark.parametrize(("name", "param"), WARM_CHANGES)
+def test_warm_refit_follows_the_one_rule(warm_fitted, name, param, capsys):
+    fitted, X, y = warm_fitted[name]
+    model = copy.deepcopy(fitted)
+    value = {**_COMMON_CHANGES, **CHANGES[name]}[param]
+    model.set_params(**{param: value})
+    shapes_network = param in type(model)._network_params
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.fit(X, y)
+    fresh_warnings = [w for w in caught if issubclass(w.category, WarmStartWarning)]
+    if shapes_network:
+        assert len(fresh_warnings) == 1 and param in str(fresh_warnings[0].message)
+        assert model.n_iter_ == model.max_epochs  # a fresh network, its own epochs only
+    else:
+        assert not fresh_warnings
+        assert model.n_iter_ == fitted.n_iter_ + model.max_epochs  # training went on
+    # Whatever the rule chose, the net is the one the current parameters build: same weight
+    # shapes, every setting of the head and the loss equal to a freshly built one's (at the same
+    # epoch), the same training settings.
+    head, criterion, net = _freshly_built(model)
+    assert _weight_shapes(model._head) == _weight_shapes(head)
+    assert _settings(model._head) == _settings(head)
+    assert _settings(model.net_.criterion_) == _settings(criterion)
+    for setting in ("lr", "batch_size", "max_epochs", "device", "verbose"):
+        assert getattr(model.net_, setting) == getattr(net, setting)
+    assert type(model.net_.optimizer_) is type(net.optimizer_)
+    capsys.readouterr()
+
+
+def _freshly_built(model):
+    """Head, loss and net that the model's current parameters build, at its last epoch."""
+    head, criterion = model._build_module(model.n_features_in_), model._build_criterion()
+    for part in (head, criterion):
+        if hasattr(part, "start_epoch"):
+            part.start_epoch(model.n_iter_ - 1, model.max_epochs)
+    return head, criterion, model._make_net(model.net_.device, 0).initialize()
+
+
+def _weight_shapes(module):
+    return {name: tuple(tensor.shape) for name, tensor in module.state_dict().items()}
+
+
+def _settings(module):
+    """The plain values (numbers, strings, tuples, None) a module and its submodules hold."""
+    plain = (bool, int, float, str, tuple, type(None))
+    return {
+        (prefix, key): value
+        for prefix, submodule in module.named_modules()
+        for key, value in vars(submodule).items()
+        if not key.startswith("_") and key != "training" and isinstance(value, plain)
+    }
+
+
+# --- every form of sequence input ----------------------------------------------------------------
+
+SEQUENCE_CASES = ["CoFInAIRegressor", "ClusterFBSeparator"]
+
+
+def _sequence_forms(sequences):
+    objects = np.empty(len(sequences), dtype=object)
+    objects[:] = sequences
+    return {
+        "object array": objects,
+        "Series": pd.Series(list(sequences), index=np.arange(len(sequences)) + 100),
+        "tensors": [torch.as_tensor(sequence) for sequence in sequences],
+        "tuple": tuple(sequences),
+    }
+
+
+@pytest.mark.parametrize("name", SEQUENCE_CASES)
+def test_sequence_collections_fit_and_predict_like_lists(name):
+    make_estimator, make_data, outputs = CASES[name]
+    X, y = make_data()
+    expected = outputs(make_estimator(random_state=0).fit(X, y), X)
+    for form, collection in _sequence_forms(X).items():
+        model = make_estimator(random_state=0).fit(collection, y)
+        for got, want in zip(outputs(model, collection), expected, strict=True):
+            np.testing.assert_array_equal(got, want, err_msg=form)
+
+
+@pytest.mark.parametrize("name", SEQUENCE_CASES)
+def test_grid_search_over_a_series_of_sequences(name):
+    make_estimator, make_data, _ = CASES[name]
+    X, y = make_data()
+    search = GridSearchCV(
+        make_estimator(random_state=0), {"max_epochs": [1, 2]}, cv=2, error_score="raise"
+    )
+    search.fit(pd.Series(list(X)), y)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    search.predict(pd.Series(list(X)))

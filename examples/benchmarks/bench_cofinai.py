@@ -25,7 +25,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import RidgeCV
 from sklearn.model_selection import GridSearchCV
@@ -34,8 +33,6 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from ncestimators import CoFInAIRegressor
-from ncestimators._base import check_sequences
-from ncestimators._training import split_padding
 from ncestimators.datasets import load_aqa_features, make_aqa_sequences
 from ncestimators.metrics import fisher_z_mean, srcc
 
@@ -127,12 +124,9 @@ def procedure_attention(seed):
     X, y, procedures, _ = make_aqa_sequences(n_videos=300, return_procedures=True,
                                              random_state=seed)  # fmt: skip
     model = CoFInAIRegressor(**COFINAI, random_state=seed).fit(X[:200], y[:200])
-    padded, _ = check_sequences(model, X[200:], reset=False)
-    head = model.net_.module_.eval()
-    with torch.no_grad():
-        clips, mask = split_padding(torch.from_numpy(padded))
-        weights = head.fusion.weights(head.embedding(clips), mask).numpy()
-    n_procedures = weights.shape[1]
+    batches = model._forward_batches(X[200:], method="procedure_attention")
+    weights = [video_weights.numpy() for batch in batches for video_weights in batch]
+    n_procedures = weights[0].shape[0]
     shares = np.zeros((n_procedures, n_procedures))
     for video_weights, procedure in zip(weights, procedures[200:], strict=True):
         one_hot = np.eye(n_procedures)[procedure]

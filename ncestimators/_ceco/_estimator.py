@@ -7,17 +7,16 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.base import ClassifierMixin, _fit_context
+from sklearn.base import ClassifierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from .._base import TorchEstimatorBase, check_hidden_dims, encode_classes
+from .._base import TorchEstimatorBase, check_hidden_dims
+from .._inputs import IGNORED, PositionDataset, encode_classes
 from .._training import mlp
 from ..geometry import simplex_etf
 from ..metrics import iou_per_class, mean_iou
 from ._head import BiasFreeLinear, CeCoHead, random_unit_rows
-from ._inputs import IGNORED, PositionDataset, check_images
 from ._losses import CeCoLoss
 
 __all__ = ["CeCoSegmenter"]
@@ -112,8 +111,11 @@ class CeCoSegmenter(ClassifierMixin, TorchEstimatorBase):
         ``validation_fraction``.
 
     warm_start : bool, default=False
-        Whether a new ``fit`` on data with the same features and classes goes on training the
-        current network.
+        Whether a new ``fit`` goes on training the current network. Changing
+        ``hidden_dims``, ``embedding_dim``, ``center_classifier`` or ``classifier``, the
+        features or the classes trains a fresh network instead, with a
+        :class:`~ncestimators.exceptions.WarmStartWarning`; other parameters take effect on
+        the current network.
 
     Attributes
     ----------
@@ -237,6 +239,9 @@ class CeCoSegmenter(ClassifierMixin, TorchEstimatorBase):
         "ignore_index": [Integral, None],
     }
 
+    _input_kind = "positions"
+    _network_params = ("hidden_dims", "embedding_dim", "center_classifier", "classifier")
+
     def __init__(
         self,
         *,
@@ -282,54 +287,6 @@ class CeCoSegmenter(ClassifierMixin, TorchEstimatorBase):
         self.n_iter_no_change = n_iter_no_change
         self.warm_start = warm_start
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
-        """Train the embedding and the pixel classifier with the center-collapse regulariser.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_images, height, width, n_features), \
-(n_images, n_positions, n_features) or (n_samples, n_features), or list of arrays
-            Per-position features: feature maps, point clouds of equal size, single positions,
-            or a list of ``(n_points_i, n_features)`` point clouds of different sizes. Float
-            arrays, ``np.memmap`` included, are read one batch of images at a time and never
-            copied as a whole.
-
-        y : array-like of shape ``X.shape[:-1]``, or list of arrays of shape (n_points_i,)
-            Label of every position; ``ignore_index`` marks positions without a label.
-
-        Returns
-        -------
-        self : CeCoSegmenter
-            The fitted segmenter.
-        """
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y is None."
-            )
-        check_hidden_dims(self.hidden_dims)
-        images = check_images(self, X, reset=True)
-        labels = images.flatten_labels(y)
-        labelled = self._labelled(labels)
-        if not labelled.any():
-            raise ValueError(
-                f"Every label in y equals ignore_index={self.ignore_index!r}; there is nothing "
-                "to learn from. Pass labelled positions or change ignore_index."
-            )
-        codes = np.full(len(labels), IGNORED, dtype=np.int64)
-        try:
-            codes[labelled] = encode_classes(self, labels[labelled])
-        except ValueError as error:
-            if labelled.all():
-                raise
-            raise ValueError(
-                f"{error} Positions labelled ignore_index={self.ignore_index!r} were left out "
-                "first; if that label is a class, pass ignore_index=None."
-            ) from error
-        self.embedding_dim_ = self._checked_embedding_dim()
-        self.class_counts_ = np.bincount(codes[labelled], minlength=len(self.classes_))
-        return self._train(PositionDataset(images, images.pad(codes)), None)
-
     def predict_proba(self, X):
         """Class probabilities of every position.
 
@@ -344,7 +301,7 @@ class CeCoSegmenter(ClassifierMixin, TorchEstimatorBase):
             Probabilities, last axis in the order of ``classes_``; a list of
             ``(n_points_i, n_classes)`` arrays for list input.
         """
-        images = self._validated(X)
+        images = self._validated_input(X)
         logits = torch.from_numpy(self._logits(images)).double()
         return images.unflatten(torch.softmax(logits, dim=-1).numpy())
 
@@ -361,7 +318,7 @@ class CeCoSegmenter(ClassifierMixin, TorchEstimatorBase):
         y : ndarray of shape ``X.shape[:-1]``, or list of arrays
             Predicted labels; a list of ``(n_points_i,)`` arrays for list input.
         """
-        images = self._validated(X)
+        images = self._validated_input(X)
         return images.unflatten(self.classes_[self._logits(images).argmax(axis=-1)])
 
     def embed(self, X):
@@ -380,13 +337,8 @@ class CeCoSegmenter(ClassifierMixin, TorchEstimatorBase):
         embeddings : ndarray of shape ``X.shape[:-1] + (embedding_dim_,)``, or list of arrays
             Float32 embeddings; a list of ``(n_points_i, embedding_dim_)`` arrays for list input.
         """
-        images = self._validated(X)
-        head = self.net_.module_
-        batches = []
-        with torch.no_grad():
-            for features, _ in self.net_.get_iterator(PositionDataset(images), training=False):
-                batches.append(head.embedding(features.to(self.net_.device)).cpu())
-        return images.unflatten(torch.cat(batches).numpy())
+        images = self._validated_input(X)
+        return images.unflatten(self._forward(images, method="embed", check_input=False).numpy())
 
     def score(self, X, y):
         """Mean intersection-over-union over the classes, from the dataset-level confusion.
@@ -445,17 +397,13 @@ class CeCoSegmenter(ClassifierMixin, TorchEstimatorBase):
             }
         )
 
-    def _validated(self, X):
-        check_is_fitted(self)
-        return check_images(self, X, reset=False)
-
     def _logits(self, images):
-        """Logits of shape (n_images, n_positions, n_classes) as a float32 array."""
-        return self.net_.forward(PositionDataset(images)).numpy()
+        """Logits of validated images, (n_images, n_positions, n_classes) float32."""
+        return self._forward(images, check_input=False).numpy()
 
     def _true_and_predicted_codes(self, X, y):
         """Class codes of the true and predicted labels of all real positions (ignored: -1)."""
-        images = self._validated(X)
+        images = self._validated_input(X)
         labels = images.flatten_labels(y)
         labelled = self._labelled(labels)
         unknown = ~np.isin(labels[labelled], self.classes_)
@@ -475,7 +423,36 @@ class CeCoSegmenter(ClassifierMixin, TorchEstimatorBase):
             return np.ones(len(labels), dtype=bool)
         return np.asarray(labels != self.ignore_index, dtype=bool)
 
-    def _checked_embedding_dim(self):
+    def _encode_target(self, X, y):
+        """Class codes of every position, (n_images, n_positions), IGNORED where unlabelled."""
+        labels = X.flatten_labels(y)
+        labelled = self._labelled(labels)
+        if not labelled.any():
+            raise ValueError(
+                f"Every label in y equals ignore_index={self.ignore_index!r}; there is nothing "
+                "to learn from. Pass labelled positions or change ignore_index."
+            )
+        codes = np.full(len(labels), IGNORED, dtype=np.int64)
+        try:
+            codes[labelled] = encode_classes(self, labels[labelled])
+        except ValueError as error:
+            if labelled.all():
+                raise
+            raise ValueError(
+                f"{error} Positions labelled ignore_index={self.ignore_index!r} were left out "
+                "first; if that label is a class, pass ignore_index=None."
+            ) from error
+        self.class_counts_ = np.bincount(codes[labelled], minlength=len(self.classes_))
+        return X.pad(codes)
+
+    def _check_params_for_data(self, X):
+        check_hidden_dims(self.hidden_dims)
+        self.embedding_dim_ = self._resolved_embedding_dim()
+
+    def _dataset(self, X, y=None):
+        return PositionDataset(X, y)
+
+    def _resolved_embedding_dim(self):
         n_classes = len(self.classes_)
         if self.embedding_dim is None:
             return max(64, n_classes)

@@ -28,6 +28,10 @@ class CeCoHead(nn.Module):
             return logits, embeddings, self.center_classifier.weight
         return logits
 
+    def embed(self, inputs):
+        """The per-position embeddings that both classifiers read."""
+        return self.embedding(inputs)
+
 
 class BiasFreeLinear(nn.Module):
     """Linear map ``inputs @ weight.T``; the weight is a constant buffer unless ``trainable``."""

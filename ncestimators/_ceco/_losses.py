@@ -6,7 +6,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ._inputs import IGNORED
+from .._inputs import IGNORED
 
 
 class CeCoLoss(nn.Module):
@@ -23,7 +23,7 @@ class CeCoLoss(nn.Module):
         self.aux_loss = aux_loss
 
     def forward(self, outputs, target):
-        if isinstance(outputs, tuple):
+        if self.training:
             logits, embeddings, center_weight = outputs
         else:
             logits, embeddings, center_weight = outputs, None, None

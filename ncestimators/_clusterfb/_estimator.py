@@ -8,18 +8,16 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.base import ClassifierMixin, _fit_context
+from sklearn.base import ClassifierMixin
 from sklearn.metrics import average_precision_score
 from sklearn.utils import check_consistent_length
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
 
-from .._base import TorchEstimatorBase, check_sequences
-from .._localization import action_proposals
-from .._training import forward_batches
+from .._base import TorchEstimatorBase
 from ..metrics import localization_map, segments_to_frame
 from ._head import ClusterFBHead, test_time_scores
 from ._losses import ClusterFBLoss
+from ._proposals import action_proposals
 from ._targets import as_indicator, encode_targets
 
 __all__ = ["ClusterFBSeparator"]
@@ -141,8 +139,11 @@ class ClusterFBSeparator(ClassifierMixin, TorchEstimatorBase):
         ``validation_fraction``.
 
     warm_start : bool, default=False
-        Whether a new ``fit`` on data with the same features and classes goes on training the
-        current network and its cluster labels.
+        Whether a new ``fit`` goes on training the current network and its cluster labels.
+        Changing ``n_clusters``, ``hidden_dim`` or ``n_streams``, the features or the classes
+        trains a fresh network instead, with a
+        :class:`~ncestimators.exceptions.WarmStartWarning`; other parameters take effect on
+        the current network.
 
     Attributes
     ----------
@@ -303,6 +304,9 @@ class ClusterFBSeparator(ClassifierMixin, TorchEstimatorBase):
         "snippet_frames": [Interval(Real, 0, None, closed="neither")],
     }
 
+    _input_kind = "sequences"
+    _network_params = ("n_clusters", "hidden_dim", "n_streams")
+
     def __init__(
         self,
         *,
@@ -359,36 +363,6 @@ class ClusterFBSeparator(ClassifierMixin, TorchEstimatorBase):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.warm_start = warm_start
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
-        """Train the two-branch head and the snippet clustering on video-level labels.
-
-        Parameters
-        ----------
-        X : list of array-like of shape (T_i, n_features), or array-like of shape \
-                (n_videos, T, n_features) or (n_videos, n_features)
-            Snippet features of each video; see Notes for the padded and 2-D forms.
-
-        y : array-like of shape (n_videos, n_classes) or (n_videos,), or sequence of label \
-                collections
-            Video labels: multi-hot, one label per video, or the labels of each video.
-
-        Returns
-        -------
-        self : ClusterFBSeparator
-            The fitted estimator.
-        """
-        X, _ = check_sequences(self, X, reset=True)
-        targets = encode_targets(self, y)
-        check_consistent_length(X, targets)
-        self._check_streams()
-        if self.warm_start and hasattr(self, "net_"):
-            self.net_.module_.n_snippets = self.n_snippets
-            self.net_.criterion_.configure(**self._loss_params())
-        self._train(X, targets, sequences=True)
-        self.cluster_foreground_ = self.net_.module_.cluster_foreground.cpu().numpy()
-        return self
 
     def predict_proba(self, X):
         """Video-level class scores.
@@ -520,9 +494,8 @@ class ClusterFBSeparator(ClassifierMixin, TorchEstimatorBase):
             (:func:`~ncestimators.metrics.localization_map`). Without, the mean over classes
             present in y of the average precision of :meth:`predict_proba`.
         """
-        check_is_fitted(self)
+        n_videos = len(self._validated_input(X))
         targets = as_indicator(y, self.classes_)
-        n_videos = len(check_sequences(self, X, reset=False)[0])
         check_consistent_length(np.empty(n_videos), targets)
         if segments is not None:
             truth = self._check_segments(segments, n_videos)
@@ -546,20 +519,13 @@ class ClusterFBSeparator(ClassifierMixin, TorchEstimatorBase):
 
     def _infer(self, X):
         """Video scores and per-snippet outputs of every video, in eval mode."""
-        check_is_fitted(self)
-        X, _ = check_sequences(self, X, reset=False)
-        use_clusters = self.lambda_cluster > 0
+        batches = self._forward_batches(X)
         foreground = torch.as_tensor(self.cluster_foreground_)
-        parts = []
-        for outputs, _ in forward_batches(self.net_, X):
-            parts.append(
-                test_time_scores(
-                    *outputs,
-                    foreground,
-                    self.fusion_weight if use_clusters else 0.0,
-                    self.topk_ratio,
-                )  # fmt: skip
-            )
+        fusion_weight = self.fusion_weight if self.lambda_cluster > 0 else 0.0
+        parts = [
+            test_time_scores(*outputs, foreground, fusion_weight, self.topk_ratio)
+            for outputs in batches
+        ]
         video_proba, *snippet_outputs = zip(*parts, strict=True)
         return _Inference(np.concatenate(video_proba), *(sum(o, []) for o in snippet_outputs))
 
@@ -582,23 +548,16 @@ class ClusterFBSeparator(ClassifierMixin, TorchEstimatorBase):
             )
         return truth
 
-    def _check_streams(self):
+    def _encode_target(self, X, y):
+        return encode_targets(self, y)
+
+    def _check_params_for_data(self, X):
         if self.n_features_in_ % self.n_streams:
             raise ValueError(
                 f"n_streams={self.n_streams} splits the {self.n_features_in_} features into "
                 "equal halves (RGB | flow), which needs an even number of features; use "
                 "n_streams=1."
             )
-
-    def _loss_params(self):
-        return {
-            "topk_ratio": self.topk_ratio,
-            "gce_q": self.gce_q,
-            "lambda_cluster": self.lambda_cluster,
-            "lambda_cluster_cls": self.lambda_cluster_cls,
-            "prior_sigma": self.prior_sigma,
-            "cluster_labeling": self.cluster_labeling,
-        }
 
     def _build_module(self, n_features):
         return ClusterFBHead(
@@ -611,9 +570,17 @@ class ClusterFBSeparator(ClassifierMixin, TorchEstimatorBase):
         )
 
     def _build_criterion(self):
-        criterion = ClusterFBLoss()
-        criterion.configure(**self._loss_params())
-        return criterion
+        return ClusterFBLoss(
+            topk_ratio=self.topk_ratio,
+            gce_q=self.gce_q,
+            lambda_cluster=self.lambda_cluster,
+            lambda_cluster_cls=self.lambda_cluster_cls,
+            prior_sigma=self.prior_sigma,
+            cluster_labeling=self.cluster_labeling,
+        )
+
+    def _read_fitted(self, head):
+        self.cluster_foreground_ = head.cluster_foreground.cpu().numpy()
 
 
 _Inference = namedtuple("_Inference", "video_proba actionness foreground cluster_proba")

@@ -29,10 +29,11 @@ TrainingOutputs = namedtuple(
 class ClusterFBLoss(nn.Module):
     """Eq. 14: video and attention losses, plus the clustering losses in training mode."""
 
-    def configure(
+    def __init__(
         self, *, topk_ratio, gce_q, lambda_cluster, lambda_cluster_cls, prior_sigma,
         cluster_labeling,
     ):  # fmt: skip
+        super().__init__()
         self.topk_ratio = topk_ratio
         self.gce_q = gce_q
         self.lambda_cluster = lambda_cluster
@@ -49,7 +50,7 @@ class ClusterFBLoss(nn.Module):
             attention, foreground, mask, self.gce_q
         )
         clustering = self.lambda_cluster > 0 or self.lambda_cluster_cls > 0
-        if isinstance(outputs, TrainingOutputs) and clustering:
+        if self.training and clustering:
             loss = loss + self._clustering_loss(outputs, foreground)
         return loss
 

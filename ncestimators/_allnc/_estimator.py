@@ -5,19 +5,14 @@
 from numbers import Integral, Real
 
 import numpy as np
-import torch
 from scipy.special import softmax
-from sklearn.base import ClassifierMixin, _fit_context
-from sklearn.utils import check_consistent_length
+from sklearn.base import ClassifierMixin
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import check_is_fitted
-from skorch.dataset import unpack_data
-from skorch.utils import to_device
-from torch import nn
-from torch.nn import functional as F
 
-from ._base import TorchEstimatorBase, check_features, check_hidden_dims, encode_classes
-from ._training import mlp
+from .._base import TorchEstimatorBase, check_hidden_dims
+from .._training import to_numpy
+from ._head import AllNCHead
+from ._losses import AllNCLoss
 
 __all__ = ["AllNCClassifier"]
 
@@ -123,9 +118,11 @@ class AllNCClassifier(ClassifierMixin, TorchEstimatorBase):
         ``validation_fraction``.
 
     warm_start : bool, default=False
-        Whether a new ``fit`` on data with the same features and classes goes on training the
-        current network. Its epochs continue the curriculum, whose weight eta stays 0 once
-        ``max_epochs`` epochs have passed in total.
+        Whether a new ``fit`` goes on training the current network. Its epochs continue the
+        curriculum, whose weight eta stays 0 once ``max_epochs`` epochs have passed in total.
+        Changing ``hidden_dims`` or ``projection_dim``, the features or the classes trains a
+        fresh network instead, with a :class:`~ncestimators.exceptions.WarmStartWarning`;
+        other parameters take effect on the current network.
 
     Attributes
     ----------
@@ -295,6 +292,9 @@ class AllNCClassifier(ClassifierMixin, TorchEstimatorBase):
         "mean_momentum": [Interval(Real, 0, 1, closed="left")],
     }
 
+    _network_params = ("hidden_dims", "projection_dim")
+    _stratify_holdout = True
+
     def __init__(
         self,
         *,
@@ -343,36 +343,6 @@ class AllNCClassifier(ClassifierMixin, TorchEstimatorBase):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.warm_start = warm_start
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
-        """Train the encoder, projector, predictor and classifier with the AllNC loss.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training features, e.g. from a frozen backbone.
-
-        y : array-like of shape (n_samples,)
-            Class labels, at least two distinct ones; may be long-tailed.
-
-        Returns
-        -------
-        self : AllNCClassifier
-            The fitted classifier.
-        """
-        check_hidden_dims(self.hidden_dims)
-        X = check_features(self, X, reset=True)
-        check_consistent_length(X, y)
-        y = encode_classes(self, y)
-        self.class_counts_ = np.bincount(y, minlength=len(self.classes_))
-        if self.warm_start and hasattr(self, "net_"):
-            self._configure(self.net_.module_, self.net_.criterion_)
-        self._train(X, y, stratify=True)
-        classifier = self.net_.module_.classifier
-        self.classifier_weight_ = _to_numpy(classifier.weight)
-        self.classifier_bias_ = _to_numpy(classifier.bias)
-        return self
 
     def decision_function(self, X):
         """Classifier logits on the clean features.
@@ -440,228 +410,40 @@ class AllNCClassifier(ClassifierMixin, TorchEstimatorBase):
         features : ndarray of shape (n_samples, n_hidden)
             Encoder features of the clean inputs.
         """
-        check_is_fitted(self)
-        X = check_features(self, X, reset=False)
-        net, encoder = self.net_, self.net_.module_.encoder
-        with torch.no_grad():
-            features = [
-                encoder(to_device(unpack_data(batch)[0], net.device)).cpu()
-                for batch in net.get_iterator(net.get_dataset(X), training=False)
-            ]
-        return _to_numpy(torch.cat(features))
+        return to_numpy(self._forward(X, method="embed"))
 
     def _logits(self, X):
-        check_is_fitted(self)
-        X = check_features(self, X, reset=False)
-        return _to_numpy(self.net_.forward(X))
+        return to_numpy(self._forward(X))
+
+    def _encode_target(self, X, y):
+        codes = super()._encode_target(X, y)
+        self.class_counts_ = np.bincount(codes, minlength=len(self.classes_))
+        return codes
+
+    def _check_params_for_data(self, X):
+        check_hidden_dims(self.hidden_dims)
 
     def _build_module(self, n_features):
-        widths = tuple(self.hidden_dims)
-        module = _AllNCHead(n_features, widths, self.projection_dim, n_classes=len(self.classes_))
-        self._configure(module, None)
-        return module
+        return AllNCHead(
+            n_features,
+            tuple(self.hidden_dims),
+            self.projection_dim,
+            n_classes=len(self.classes_),
+            feature_noise=self.feature_noise,
+            feature_dropout=self.feature_dropout,
+        )
 
     def _build_criterion(self):
-        criterion = _AllNCLoss(len(self.classes_))
-        self._configure(None, criterion)
-        return criterion
-
-    def _configure(self, module, criterion):
-        """Pass the current parameters (and class counts) to the head's views and the loss."""
-        if module is not None:
-            module.feature_noise = self.feature_noise
-            module.feature_dropout = self.feature_dropout
-        if criterion is not None:
-            criterion.configure(
-                self.class_counts_,
-                alpha=self.alpha,
-                gamma=self.gamma,
-                rebalance_power=self.rebalance_power,
-                hycon=self.hycon,
-                p2p=self.p2p,
-                mean_momentum=self.mean_momentum,
-            )
-
-
-class _AllNCHead(nn.Module):
-    """Encoder, SimSiam-style projector and predictor, and linear classifier.
-
-    In eval mode the forward pass returns the logits of the clean input. In training mode it
-    makes two views of every sample and returns, for the ``2 * batch`` views stacked view by
-    view, ``(logits, features, projections, predictions, classifier_weight)``.
-    """
-
-    def __init__(self, n_features, hidden_dims, projection_dim, *, n_classes):
-        super().__init__()
-        self.encoder = _relu_encoder(n_features, hidden_dims)
-        n_hidden = hidden_dims[-1] if hidden_dims else n_features
-        # The output normalisation removes the common offset that would satisfy HyCon
-        # trivially (see the class docstring).
-        self.projector = nn.Sequential(
-            mlp(n_hidden, (projection_dim,), projection_dim),
-            nn.BatchNorm1d(projection_dim, affine=False),
-        )
-        self.predictor = mlp(projection_dim, (max(1, projection_dim // 4),), projection_dim)
-        self.classifier = nn.Linear(n_hidden, n_classes)
-        # Zero start, as for ViT heads: no class begins with a random head start over the others.
-        nn.init.zeros_(self.classifier.weight)
-        nn.init.zeros_(self.classifier.bias)
-        self.feature_noise = 0.0
-        self.feature_dropout = 0.0
-
-    def forward(self, inputs):
-        if not self.training:
-            return self.classifier(self.encoder(inputs))
-        features = self.encoder(torch.cat([self._view(inputs), self._view(inputs)]))
-        projections = self.projector(features)
-        return (
-            self.classifier(features),
-            features,
-            projections,
-            self.predictor(projections),
-            self.classifier.weight,
+        return AllNCLoss(
+            self.class_counts_,
+            alpha=self.alpha,
+            gamma=self.gamma,
+            rebalance_power=self.rebalance_power,
+            hycon=self.hycon,
+            p2p=self.p2p,
+            mean_momentum=self.mean_momentum,
         )
 
-    def _view(self, inputs):
-        if self.feature_noise > 0:
-            inputs = inputs + self.feature_noise * torch.randn_like(inputs)
-        if self.feature_dropout > 0:
-            inputs = F.dropout(inputs, self.feature_dropout, training=True)
-        return inputs
-
-
-class _AllNCLoss(nn.Module):
-    """Eq. 14 in training mode; the class-balanced cross-entropy in eval mode.
-
-    Holds the curriculum weight ``eta`` (set by :meth:`start_epoch`) and the moving averages of
-    the class means of the features (buffers, allocated at the first batch).
-    """
-
-    def __init__(self, n_classes):
-        super().__init__()
-        self.n_classes = n_classes
-        self.register_buffer("class_weights", torch.ones(n_classes))
-        self.register_buffer("balanced_weights", torch.ones(n_classes))
-        self.register_buffer("class_priors", torch.full((n_classes,), 1.0 / n_classes))
-        self.register_buffer("mean_memory", None)
-        self.register_buffer("seen", torch.zeros(n_classes, dtype=torch.bool))
-        self.eta = 1.0
-
-    def configure(self, class_counts, *, alpha, gamma, rebalance_power, hycon, p2p, mean_momentum):
-        counts = torch.as_tensor(class_counts, dtype=torch.float32, device=self.seen.device)
-        self.class_weights = _rebalance_weights(counts, rebalance_power)
-        self.balanced_weights = _rebalance_weights(counts, 1.0)
-        self.class_priors = counts / counts.sum()
-        self.alpha = alpha
-        self.gamma = gamma
-        self.hycon = hycon
-        self.p2p = p2p
-        self.mean_momentum = mean_momentum
-
-    def start_epoch(self, epoch, max_epochs):
-        self.eta = _gbbn_eta(epoch, max_epochs, self.gamma)
-
-    def forward(self, outputs, target):
-        if not isinstance(outputs, tuple):
-            return (
-                self.balanced_weights[target] * F.cross_entropy(outputs, target, reduction="none")
-            ).mean()
-        logits, features, projections, predictions, classifier_weight = outputs
-        targets = target.repeat(2)
-        cross_entropy = F.cross_entropy(logits, targets, reduction="none")
-        # Sum over the two views of per-view means: twice the mean over the stacked views.
-        plain = 2 * cross_entropy.mean()
-        rebalanced = 2 * (self.class_weights[targets] * cross_entropy).mean()
-        loss = self.eta * plain + (1 - self.eta) * rebalanced
-        if self.p2p:
-            loss = loss + 2 * (1 - self.eta) * _p2p_loss(F.normalize(classifier_weight, dim=1))
-        if self.alpha > 0 and self.hycon:
-            loss = loss + self.alpha * _hycon_loss(
-                *predictions.chunk(2), *projections.chunk(2), target, self.n_classes
-            )
-        if self.alpha > 0 and self.p2p:
-            centred_means = self._centred_class_means(features, targets)
-            if centred_means is not None:
-                loss = loss + self.alpha * _p2p_loss(centred_means)
-        return loss
-
-    def _centred_class_means(self, features, targets):
-        """Normalised class means minus the global mean; None until every class was seen."""
-        means, present = _batch_class_means(features, targets, self.n_classes)
-        if self.mean_memory is None:
-            self.mean_memory = torch.zeros_like(means.detach())
-        with torch.no_grad():
-            fresh = present & ~self.seen
-            self.mean_memory[fresh] = means[fresh].detach()
-            self.mean_memory[present] = torch.lerp(
-                means[present].detach(), self.mean_memory[present], self.mean_momentum
-            )
-            self.seen |= present
-        if not self.seen.all():
-            return None
-        means = torch.where(present.unsqueeze(1), means, self.mean_memory)
-        return F.normalize(means - self.class_priors @ means, dim=1)
-
-
-def _hycon_loss(h1, h2, z1, z2, target, n_classes):
-    """HyCon (Eq. 8): predictions and class means of one view against the other's projections.
-
-    ``h1, h2`` are the predictor outputs and ``z1, z2`` the projections of the two views of the
-    same ``target`` samples. No gradient flows into the ``z`` that play the targets.
-    """
-    u1 = _batch_class_means(z1, target, n_classes)[0][target]
-    u2 = _batch_class_means(z2, target, n_classes)[0][target]
-    return _negative_cosines(h1, u2, z2.detach()) + _negative_cosines(h2, u1, z1.detach())
-
-
-def _negative_cosines(h, u, z):
-    """``sim(h, u, z)`` of Eq. 8, averaged over the batch."""
-    return -(F.cosine_similarity(h, z, dim=1) + F.cosine_similarity(u, z, dim=1)).mean()
-
-
-def _p2p_loss(vectors):
-    """P2P (Eq. 10-11): mean squared gap between the Gram matrix of unit rows and the ETF's."""
-    gram = vectors @ vectors.T
-    return (gram - _etf_gram(len(vectors)).to(gram)).square().mean()
-
-
-def _batch_class_means(features, target, n_classes):
-    """Per-class means of ``features`` (zero for absent classes) and the mask of present ones."""
-    sums = torch.zeros(n_classes, features.shape[1], dtype=features.dtype, device=features.device)
-    sums = sums.index_add(0, target, features)
-    counts = torch.bincount(target, minlength=n_classes)
-    means = sums / counts.clamp(min=1).unsqueeze(1).to(features.dtype)
-    return means, counts > 0
-
-
-def _etf_gram(n_classes):
-    """``rho_ij = C / (C - 1) delta_ij - 1 / (C - 1)`` (Eq. 9)."""
-    return (n_classes * torch.eye(n_classes) - 1) / (n_classes - 1)
-
-
-def _rebalance_weights(class_counts, power):
-    """Class weights proportional to ``n_c ** -power`` whose mean over training samples is 1."""
-    weights = class_counts.pow(-power)
-    return weights * class_counts.sum() / (class_counts * weights).sum()
-
-
-def _gbbn_eta(epoch, max_epochs, gamma):
-    """Curriculum weight ``1 - (T / T_max) ** gamma`` (Eq. 13) of the 0-based ``epoch``.
-
-    ``T = epoch + 1`` runs from 1 to ``T_max`` as in Algorithm 1, so the last epoch trains the
-    re-balancing loss alone; epochs past ``T_max`` (warm starts) keep eta at 0.
-    """
-    return 1.0 - min(1.0, (epoch + 1) / max_epochs) ** gamma
-
-
-def _relu_encoder(n_features, widths):
-    """``Linear -> ReLU`` per width: features that stay non-negative, like a CNN's last layer."""
-    layers = []
-    for width in widths:
-        layers += [nn.Linear(n_features, width), nn.ReLU()]
-        n_features = width
-    return nn.Sequential(*layers)
-
-
-def _to_numpy(tensor):
-    return tensor.detach().cpu().numpy().astype(np.float64)
+    def _read_fitted(self, head):
+        self.classifier_weight_ = to_numpy(head.classifier.weight)
+        self.classifier_bias_ = to_numpy(head.classifier.bias)

@@ -2,43 +2,23 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
-import math
 from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.base import RegressorMixin, _fit_context
-from sklearn.utils import check_consistent_length
+from sklearn.base import RegressorMixin
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import check_is_fitted, column_or_1d
-from torch import nn
-from torch.nn import functional as F
+from sklearn.utils.validation import column_or_1d
 
-from ._base import TorchEstimatorBase, check_sequences
-from ._training import split_padding
-from .geometry import simplex_etf
-from .metrics import srcc
+from .._base import TorchEstimatorBase
+from .._training import to_numpy
+from ..geometry import simplex_etf
+from ..metrics import srcc
+from ._head import CoFInAIHead
+from ._losses import CoarseToFineLoss
 
 __all__ = ["CoFInAIRegressor"]
-
-# The parameters the torch head and its loss are built from.
-_HEAD_AND_LOSS_PARAMS = (
-    "n_grades",
-    "n_subgrades",
-    "n_procedures",
-    "d_procedure",
-    "d_score",
-    "lambda_coarse",
-    "lambda_fine",
-    "lambda_graph",
-    "subgrade_scale",
-    "dropout",
-    "clip_crop",
-    "temporal_fusion",
-    "grade_parsing",
-    "fine_scoring",
-)
 
 
 class CoFInAIRegressor(RegressorMixin, TorchEstimatorBase):
@@ -159,9 +139,12 @@ class CoFInAIRegressor(RegressorMixin, TorchEstimatorBase):
         ``validation_fraction``.
 
     warm_start : bool, default=False
-        Whether a new ``fit`` goes on training the current network. It does when the number
-        of features, the score range and the parameters above ``max_epochs`` are unchanged;
-        otherwise training starts afresh.
+        Whether a new ``fit`` goes on training the current network. Changing ``n_grades``,
+        ``n_subgrades``, ``n_procedures``, ``d_procedure``, ``d_score``, an ablation switch
+        or the number of features trains a fresh network instead, with a
+        :class:`~ncestimators.exceptions.WarmStartWarning`; other parameters (the loss
+        weights, ``subgrade_scale``, ``dropout``, ``clip_crop``, ``score_range``, ...) take
+        effect on the current network.
 
     Attributes
     ----------
@@ -338,6 +321,18 @@ class CoFInAIRegressor(RegressorMixin, TorchEstimatorBase):
         "fine_scoring": ["boolean"],
     }
 
+    _input_kind = "sequences"
+    _network_params = (
+        "n_grades",
+        "n_subgrades",
+        "n_procedures",
+        "d_procedure",
+        "d_score",
+        "temporal_fusion",
+        "grade_parsing",
+        "fine_scoring",
+    )
+
     def __init__(
         self,
         *,
@@ -397,43 +392,6 @@ class CoFInAIRegressor(RegressorMixin, TorchEstimatorBase):
         self.n_iter_no_change = n_iter_no_change
         self.warm_start = warm_start
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
-        """Train the coarse-to-fine head on clip-feature sequences and their scores.
-
-        Parameters
-        ----------
-        X : list of array-like of shape (T_i, n_features), array-like of shape \
-                (n_videos, T, n_features) or (n_videos, n_features)
-            Clip features of each video: a list of ``(T_i, D)`` arrays, an ``(n, T, D)`` array
-            whose shorter videos end in all-NaN rows, or an ``(n, D)`` array (one clip per
-            video).
-
-        y : array-like of shape (n_videos,)
-            Quality scores.
-
-        Returns
-        -------
-        self : CoFInAIRegressor
-            The fitted regressor.
-        """
-        self._check_d_score()
-        X, _ = check_sequences(self, X, reset=True)
-        y = column_or_1d(y, dtype=np.float64, warn=True)
-        check_consistent_length(X, y)
-        if not np.isfinite(y).all():
-            raise ValueError("y contains NaN or infinity; drop those videos or impute scores.")
-        self.score_range_ = self._resolve_score_range(y)
-        self.grade_width_ = (self.score_range_[1] - self.score_range_[0]) / self.n_grades
-        self.subgrade_width_ = self.grade_width_ / self.n_subgrades
-        self._train(X, self._encode_scores(y), sequences=True)
-        head = self.net_.module_
-        if self.grade_parsing:
-            self.grade_prototypes_ = _to_numpy(head.parsing.prototypes)
-        if self.fine_scoring:
-            self.subgrade_prototypes_ = _to_numpy(head.subgrade_prototypes)
-        return self
-
     def predict(self, X):
         """Predict quality scores: the expected score over grades and sub-grades.
 
@@ -448,7 +406,7 @@ class CoFInAIRegressor(RegressorMixin, TorchEstimatorBase):
         scores : ndarray of shape (n_videos,)
             Predicted scores, within ``score_range_``.
         """
-        return self._forward(X)[0]
+        return self._scores_and_grades(X)[0]
 
     def predict_grades(self, X):
         """Predict each video's grade and sub-grade, with their probabilities.
@@ -473,7 +431,7 @@ class CoFInAIRegressor(RegressorMixin, TorchEstimatorBase):
             Grade g with sub-grade f covers the scores from ``lo + g * grade_width_ +
             f * subgrade_width_`` up to one ``subgrade_width_`` more.
         """
-        scores, grade_proba, subgrade_proba = self._forward(X)
+        scores, grade_proba, subgrade_proba = self._scores_and_grades(X)
         grades = pd.DataFrame(
             {
                 "grade": grade_proba.argmax(axis=1),
@@ -516,13 +474,9 @@ class CoFInAIRegressor(RegressorMixin, TorchEstimatorBase):
         """
         return srcc(y, self.predict(X))
 
-    def _forward(self, X):
+    def _scores_and_grades(self, X):
         """Scores, grade and sub-grade probabilities of X, as float64 arrays."""
-        check_is_fitted(self)
-        X, _ = check_sequences(self, X, reset=False)
-        unit_scores, grade_proba, subgrade_proba = (
-            _to_numpy(output) for output in self.net_.forward(X)[:3]
-        )
+        unit_scores, grade_proba, subgrade_proba = to_numpy(self._forward(X)[:3])
         lo, hi = self.score_range_
         return lo + (hi - lo) * unit_scores, grade_proba, subgrade_proba
 
@@ -546,14 +500,20 @@ class CoFInAIRegressor(RegressorMixin, TorchEstimatorBase):
             raise ValueError(message)
         return float(bounds[0]), float(bounds[1])
 
-    def _encode_scores(self, y):
-        """Training target: rows of (score rescaled to [0, 1], grade, sub-grade), float32."""
+    def _encode_target(self, X, y):
+        """Rows of (score rescaled to [0, 1], grade, sub-grade), float32; sets the widths."""
+        y = column_or_1d(y, dtype=np.float64, warn=True)
+        if not np.isfinite(y).all():
+            raise ValueError("y contains NaN or infinity; drop those videos or impute scores.")
+        self.score_range_ = self._resolve_score_range(y)
+        self.grade_width_ = (self.score_range_[1] - self.score_range_[0]) / self.n_grades
+        self.subgrade_width_ = self.grade_width_ / self.n_subgrades
         lo, hi = self.score_range_
         unit = (np.clip(y, lo, hi) - lo) / (hi - lo)
-        grade, subgrade = _grade_indices(unit, self.n_grades, self.n_subgrades)
+        grade, subgrade = grade_indices(unit, self.n_grades, self.n_subgrades)
         return np.column_stack([unit, grade, subgrade]).astype(np.float32)
 
-    def _check_d_score(self):
+    def _check_params_for_data(self, X):
         if self.fine_scoring and self.d_score < self.n_subgrades - 1:
             raise ValueError(
                 f"The {self.n_subgrades} sub-grade prototypes form a simplex ETF, which needs "
@@ -561,18 +521,13 @@ class CoFInAIRegressor(RegressorMixin, TorchEstimatorBase):
                 f"{self.d_score}. Raise d_score or lower n_subgrades."
             )
 
-    def _data_signature(self):
-        """Warm starts continue only the same head and loss on the same targets."""
-        head_and_loss = {name: getattr(self, name) for name in _HEAD_AND_LOSS_PARAMS}
-        return self.n_features_in_, self.score_range_, head_and_loss
-
     def _build_module(self, n_features):
         subgrade_prototypes = None
         if self.fine_scoring:
             seed = int(torch.randint(2**31 - 1, ()))
             etf = simplex_etf(self.n_subgrades, self.d_score, random_state=seed)
             subgrade_prototypes = torch.from_numpy(etf.T).float()
-        return _CoFInAIHead(
+        return CoFInAIHead(
             n_features,
             n_grades=self.n_grades,
             n_procedures=self.n_procedures,
@@ -587,15 +542,23 @@ class CoFInAIRegressor(RegressorMixin, TorchEstimatorBase):
         )
 
     def _build_criterion(self):
-        return _CoarseToFineLoss(
+        return CoarseToFineLoss(
             n_levels=self.n_grades * self.n_subgrades,
             lambda_coarse=self.lambda_coarse,
             lambda_fine=self.lambda_fine,
             lambda_graph=self.lambda_graph,
         )
 
+    def _read_fitted(self, head):
+        self.__dict__.pop("grade_prototypes_", None)
+        self.__dict__.pop("subgrade_prototypes_", None)
+        if self.grade_parsing:
+            self.grade_prototypes_ = to_numpy(head.parsing.prototypes)
+        if self.fine_scoring:
+            self.subgrade_prototypes_ = to_numpy(head.subgrade_prototypes)
 
-def _grade_indices(unit_scores, n_grades, n_subgrades):
+
+def grade_indices(unit_scores, n_grades, n_subgrades):
     """Grade and sub-grade of scores rescaled to [0, 1]; the top score is in the last ones.
 
     Both come from the index of the sub-grade bin over the whole range, so a score exactly on a
@@ -604,222 +567,3 @@ def _grade_indices(unit_scores, n_grades, n_subgrades):
     n_bins = n_grades * n_subgrades
     bins = np.minimum(np.floor(np.asarray(unit_scores) * n_bins), n_bins - 1).astype(np.int64)
     return bins // n_subgrades, bins % n_subgrades
-
-
-class _CoFInAIHead(nn.Module):
-    """Clip embedding -> TFM -> GPM -> grade classifier and FGS -> expected score.
-
-    Returns ``(unit_score, grade_proba, subgrade_proba, grade_logits, subgrade_cosines)`` and,
-    in training mode, also the grade prototypes for the graph regulariser. The score is
-    rescaled to [0, 1] over the score range; without FGS the sub-grade tensors have no
-    columns.
-    """
-
-    def __init__(
-        self,
-        n_features,
-        *,
-        n_grades,
-        n_procedures,
-        d_procedure,
-        d_score,
-        dropout,
-        clip_crop,
-        temporal_fusion,
-        grade_parsing,
-        subgrade_prototypes,
-        subgrade_scale,
-    ):
-        super().__init__()
-        self.clip_crop = clip_crop
-        self.subgrade_scale = subgrade_scale
-        self.embedding = nn.Sequential(
-            nn.Linear(n_features, d_procedure),
-            nn.LayerNorm(d_procedure),
-            nn.ReLU(),
-            nn.Dropout(dropout),
-        )
-        self.fusion = _ProcedureAttention(d_procedure, n_procedures) if temporal_fusion else None
-        self.parsing = (
-            _GradeParsing(d_procedure, d_score, n_grades)
-            if grade_parsing
-            else _PooledProjection(d_procedure, d_score)
-        )
-        n_rows = n_grades if grade_parsing else 1
-        self.grade_classifier = nn.Sequential(
-            nn.Flatten(),
-            nn.Linear(n_rows * d_score, d_score),
-            nn.ReLU(),
-            nn.Dropout(dropout),
-            nn.Linear(d_score, n_grades),
-        )
-        if subgrade_prototypes is None:
-            subgrade_prototypes = torch.empty(0, d_score)
-        self.register_buffer("subgrade_prototypes", subgrade_prototypes)
-
-    def forward(self, inputs):
-        clips, mask = split_padding(inputs)
-        if self.training and self.clip_crop is not None:
-            clips, mask = _random_crop(clips, mask, self.clip_crop)
-        tokens = self.embedding(clips)
-        if self.fusion is not None:
-            tokens, mask = self.fusion(tokens, mask), None
-        coarse, fine = self.parsing(tokens, mask)
-        grade_logits = self.grade_classifier(coarse)
-        grade_proba = grade_logits.softmax(dim=1)
-        subgrade_cosines = F.normalize(fine, dim=1) @ self.subgrade_prototypes.T
-        subgrade_proba = (self.subgrade_scale * subgrade_cosines).softmax(dim=1)
-        unit_score = _expected_unit_score(grade_proba, subgrade_proba)
-        outputs = (unit_score, grade_proba, subgrade_proba, grade_logits, subgrade_cosines)
-        if self.training and isinstance(self.parsing, _GradeParsing):
-            return (*outputs, self.parsing.prototypes)
-        return outputs
-
-
-def _expected_unit_score(grade_proba, subgrade_proba):
-    """Expected score rescaled to [0, 1]: E[grade] plus the expected sub-grade's centre.
-
-    Without sub-grades (no columns) the centre of the expected grade.
-    """
-    n_grades, n_subgrades = grade_proba.shape[1], subgrade_proba.shape[1]
-    grade = grade_proba @ torch.arange(n_grades, dtype=grade_proba.dtype, device=grade_proba.device)
-    if n_subgrades == 0:
-        return (grade + 0.5) / n_grades
-    levels = torch.arange(n_subgrades, dtype=subgrade_proba.dtype, device=subgrade_proba.device)
-    return (grade + (subgrade_proba @ levels + 0.5) / n_subgrades) / n_grades
-
-
-def _random_crop(clips, mask, length):
-    """A random run of ``length`` consecutive real clips per video (all of a shorter one)."""
-    n_real = mask.sum(dim=1)
-    length = min(length, clips.shape[1])
-    starts = torch.rand(len(clips), device=clips.device) * (n_real - length + 1).clamp(min=1)
-    positions = starts.long().unsqueeze(1) + torch.arange(length, device=clips.device)
-    kept = positions < n_real.unsqueeze(1)
-    positions = positions.clamp(max=clips.shape[1] - 1)
-    cropped = clips.gather(1, positions.unsqueeze(2).expand(-1, -1, clips.shape[2]))
-    return cropped * kept.unsqueeze(2), kept
-
-
-class _ProcedureAttention(nn.Module):
-    """TFM (Eq. 7): P procedure queries, the clip average of per-clip queries, attend to clips.
-
-    The average of the linear per-clip queries equals the linear map of the average clip, which
-    is what is computed.
-    """
-
-    def __init__(self, dim, n_procedures):
-        super().__init__()
-        self.n_procedures = n_procedures
-        self.query = nn.Linear(dim, n_procedures * dim)
-        self.key = nn.Linear(dim, dim)
-        self.value = nn.Linear(dim, dim)
-
-    def forward(self, clips, mask):
-        return self.weights(clips, mask) @ self.value(clips)
-
-    def weights(self, clips, mask):
-        """``(B, P, T)`` attention of each procedure query over the clips."""
-        queries = self.query(_masked_mean(clips, mask)).unflatten(1, (self.n_procedures, -1))
-        return _attention_weights(queries, self.key(clips), mask)
-
-
-class _GradeParsing(nn.Module):
-    """GPM (Eq. 9-11): grade prototypes query the tokens; coarse and fine grade features."""
-
-    def __init__(self, d_procedure, d_score, n_grades):
-        super().__init__()
-        self.prototypes = nn.Parameter(torch.randn(n_grades, d_procedure))
-        self.query = nn.Linear(d_procedure, d_score)
-        self.key = nn.Linear(d_procedure, d_score)
-        self.value = nn.Linear(d_procedure, d_score)
-
-    def forward(self, tokens, mask):
-        queries = self.query(self.prototypes).expand(len(tokens), -1, -1)
-        coarse = _attention_weights(queries, self.key(tokens), mask) @ self.value(tokens)
-        weights = coarse.mean(dim=2, keepdim=True).softmax(dim=1)
-        fine = (weights * (coarse - queries)).mean(dim=1)
-        return coarse, fine
-
-
-class _PooledProjection(nn.Module):
-    """Stand-in for GPM in the "w/o GPM" ablation: projections of the mean token."""
-
-    def __init__(self, d_procedure, d_score):
-        super().__init__()
-        self.coarse = nn.Linear(d_procedure, d_score)
-        self.fine = nn.Linear(d_procedure, d_score)
-
-    def forward(self, tokens, mask):
-        pooled = _masked_mean(tokens, mask)
-        return self.coarse(pooled).unsqueeze(1), self.fine(pooled)
-
-
-def _attention_weights(queries, keys, mask):
-    """Scaled dot-product attention weights ``(B, Q, T)`` of queries over keys.
-
-    ``mask`` (B, T) marks the real steps; None means all are real.
-    """
-    logits = queries @ keys.transpose(1, 2) / math.sqrt(keys.shape[2])
-    if mask is not None:
-        logits = logits.masked_fill(~mask.unsqueeze(1), float("-inf"))
-    return logits.softmax(dim=2)
-
-
-def _masked_mean(tokens, mask):
-    if mask is None:
-        return tokens.mean(dim=1)
-    weights = mask.unsqueeze(2).to(tokens.dtype)
-    return (tokens * weights).sum(dim=1) / weights.sum(dim=1)
-
-
-class _CoarseToFineLoss(nn.Module):
-    """Eq. 2 in training; the score loss L_S alone in evaluation (the validation loss).
-
-    The target rows are ``(score rescaled to [0, 1], grade, sub-grade)``; ``n_levels`` is the
-    number of sub-grades over the whole range, which makes L_S count errors in sub-grades.
-    """
-
-    def __init__(self, *, n_levels, lambda_coarse, lambda_fine, lambda_graph):
-        super().__init__()
-        self.n_levels = n_levels
-        self.lambda_coarse = lambda_coarse
-        self.lambda_fine = lambda_fine
-        self.lambda_graph = lambda_graph
-
-    def forward(self, outputs, target):
-        unit_score, _, _, grade_logits, subgrade_cosines, *prototypes = outputs
-        loss = 0.5 * (self.n_levels * (unit_score - target[:, 0])).square().mean()
-        if not self.training:
-            return loss
-        grades, subgrades = target[:, 1].long(), target[:, 2].long()
-        loss = loss + self.lambda_coarse * F.cross_entropy(grade_logits, grades)
-        if subgrade_cosines.shape[1]:
-            true_cosines = subgrade_cosines.gather(1, subgrades.unsqueeze(1)).squeeze(1)
-            loss = loss + self.lambda_fine * 0.5 * (true_cosines - 1).square().mean()
-        if prototypes and self.lambda_graph:
-            loss = loss + self.lambda_graph * _graph_regulariser(prototypes[0])
-        return loss
-
-
-def _graph_regulariser(prototypes):
-    """Quality-aware graph regulariser L_R (Eq. 8) of ``(G, d)`` grade prototypes.
-
-    Row by row, the KL divergence from the normalised grade distances ``|i - j|`` to the
-    normalised angles between prototype i and the others, averaged over the rows.
-    """
-    n_grades = len(prototypes)
-    unit = F.normalize(prototypes, dim=1)
-    # arccos has an infinite slope at +-1; identical or opposite prototypes stay differentiable.
-    cosines = (unit @ unit.T).clamp(-1 + 1e-6, 1 - 1e-6)
-    others = ~torch.eye(n_grades, dtype=torch.bool, device=prototypes.device)
-    angles = torch.arccos(cosines)[others].view(n_grades, n_grades - 1)
-    levels = torch.arange(n_grades, device=prototypes.device)
-    distances = (levels[:, None] - levels).abs()[others].view(n_grades, n_grades - 1)
-    target = distances / distances.sum(dim=1, keepdim=True)
-    log_model = torch.log(angles / angles.sum(dim=1, keepdim=True))
-    return (target * (target.log() - log_model)).sum(dim=1).mean()
-
-
-def _to_numpy(tensor):
-    return tensor.detach().cpu().numpy().astype(np.float64)

@@ -7,17 +7,15 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from scipy.special import softmax
-from sklearn.base import ClassifierMixin, _fit_context
-from sklearn.utils import check_consistent_length
+from sklearn.base import ClassifierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
-from torch import nn
 from torch.nn import functional as F
 
-from ._base import TorchEstimatorBase, check_features, check_hidden_dims, encode_classes
-from ._training import mlp
-from .geometry import simplex_etf, uniform_prototypes
-from .ot import assign
+from .._base import TorchEstimatorBase, check_hidden_dims
+from .._training import to_numpy
+from ..geometry import simplex_etf, uniform_prototypes
+from ._head import SphereHead
+from ._losses import IPMLoss
 
 __all__ = ["DynamicPrototypeClassifier"]
 
@@ -105,8 +103,11 @@ class DynamicPrototypeClassifier(ClassifierMixin, TorchEstimatorBase):
         ``validation_fraction``.
 
     warm_start : bool, default=False
-        Whether a new ``fit`` on data with the same features and classes goes on training the
-        current network, its assignment and its class representatives.
+        Whether a new ``fit`` goes on training the current network, its assignment and its
+        class representatives. Changing ``prototype_dim``, ``hidden_dims`` or ``prototypes``,
+        the features or the classes trains a fresh network instead, with a
+        :class:`~ncestimators.exceptions.WarmStartWarning`; other parameters take effect on
+        the current network.
 
     Attributes
     ----------
@@ -220,6 +221,9 @@ class DynamicPrototypeClassifier(ClassifierMixin, TorchEstimatorBase):
         "logit_scale": [Interval(Real, 0, None, closed="neither")],
     }
 
+    _network_params = ("prototype_dim", "hidden_dims", "prototypes")
+    _stratify_holdout = True
+
     def __init__(
         self,
         *,
@@ -262,37 +266,6 @@ class DynamicPrototypeClassifier(ClassifierMixin, TorchEstimatorBase):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.warm_start = warm_start
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
-        """Train the map onto the sphere and the label-to-prototype assignment.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training features, e.g. from a frozen backbone.
-
-        y : array-like of shape (n_samples,)
-            Class labels, at least two distinct ones.
-
-        Returns
-        -------
-        self : DynamicPrototypeClassifier
-            The fitted classifier.
-        """
-        check_hidden_dims(self.hidden_dims)
-        X = check_features(self, X, reset=True)
-        check_consistent_length(X, y)
-        y = encode_classes(self, y)
-        self._check_prototype_dim()
-        self._update_schedule()
-        self._train(X, y, stratify=True)
-        head = self.net_.module_
-        self.prototypes_ = _to_numpy(head.prototypes)
-        self.assignment_ = head.assignment.cpu().numpy().astype(np.intp)
-        self.assignment_history_ = [assignment.copy() for assignment in head.assignment_history]
-        self.representatives_ = _to_numpy(F.normalize(head.representatives, dim=1))
-        return self
 
     def decision_function(self, X):
         """Cosine between each sample's embedding and each class's assigned prototype.
@@ -346,42 +319,10 @@ class DynamicPrototypeClassifier(ClassifierMixin, TorchEstimatorBase):
         return self.classes_[codes]
 
     def _class_cosines(self, X):
-        check_is_fitted(self)
-        X = check_features(self, X, reset=False)
-        return _to_numpy(self.net_.forward(X))
+        return to_numpy(self._forward(X))
 
-    def _build_module(self, n_features):
-        n_classes = len(self.classes_)
-        dim = self._resolved_prototype_dim()
-        # The prototypes come in a structured order (polygon vertices, +-e_i); shuffling makes
-        # the initial identity assignment an arbitrary one.
-        seed = int(torch.randint(2**31 - 1, ()))
-        order = torch.randperm(n_classes)
-        prototypes = torch.from_numpy(self._prototype_matrix(n_classes, dim, seed).T)
-        return _SphereHead(
-            n_features,
-            tuple(self.hidden_dims),
-            prototypes[order].float(),
-            assign_every=self._reassignment_period(),
-        )
-
-    def _build_criterion(self):
-        return _IPMLoss(self.momentum)
-
-    def _prototype_matrix(self, n_classes, dim, seed):
-        if self.prototypes == "etf":
-            return simplex_etf(n_classes, dim, random_state=seed)
-        return uniform_prototypes(n_classes, dim, random_state=seed)
-
-    def _resolved_prototype_dim(self):
-        if self.prototype_dim is None:
-            return max(2, len(self.classes_) // 2)
-        return self.prototype_dim
-
-    def _reassignment_period(self):
-        return self.assign_every if self.assignment == "dynamic" else None
-
-    def _check_prototype_dim(self):
+    def _check_params_for_data(self, X):
+        check_hidden_dims(self.hidden_dims)
         n_classes, dim = len(self.classes_), self._resolved_prototype_dim()
         if self.prototypes == "etf" and dim < n_classes - 1:
             raise ValueError(
@@ -394,82 +335,42 @@ class DynamicPrototypeClassifier(ClassifierMixin, TorchEstimatorBase):
                 f"{n_classes} classes; use prototype_dim >= 2."
             )
 
-    def _update_schedule(self):
-        """Let a warm-started net follow the current assignment parameters."""
-        if self.warm_start and hasattr(self, "net_"):
-            self.net_.module_.assign_every = self._reassignment_period()
-            self.net_.criterion_.momentum = self.momentum
+    def _build_module(self, n_features):
+        n_classes = len(self.classes_)
+        dim = self._resolved_prototype_dim()
+        # The prototypes come in a structured order (polygon vertices, +-e_i); shuffling makes
+        # the initial identity assignment an arbitrary one.
+        seed = int(torch.randint(2**31 - 1, ()))
+        order = torch.randperm(n_classes)
+        prototypes = torch.from_numpy(self._prototype_matrix(n_classes, dim, seed).T)
+        return SphereHead(
+            n_features,
+            tuple(self.hidden_dims),
+            prototypes[order].float(),
+            assign_every=self.assign_every if self.assignment == "dynamic" else None,
+        )
 
+    def _build_criterion(self):
+        return IPMLoss(self.momentum)
 
-class _SphereHead(nn.Module):
-    """MLP onto the unit sphere, scored against fixed prototypes under a learned assignment.
+    def _read_fitted(self, head):
+        self.prototypes_ = to_numpy(head.prototypes)
+        self.assignment_ = head.assignment.cpu().numpy().astype(np.intp)
+        reassignments = [
+            row["event_assignment"] for row in self.history_ if "event_assignment" in row
+        ]
+        self.assignment_history_ = [
+            np.asarray(assignment, dtype=np.intp)
+            for assignment in [range(len(self.classes_)), *reassignments]
+        ]
+        self.representatives_ = to_numpy(F.normalize(head.representatives, dim=1))
 
-    Holds the assignment state as buffers so that it is saved, restored with the best epoch's
-    weights and moved between devices together with the network. In training mode the forward
-    pass also returns the normalised embeddings and the class-representative buffer: only the
-    loss sees the labels, so the loss updates the representatives.
-    """
+    def _prototype_matrix(self, n_classes, dim, seed):
+        if self.prototypes == "etf":
+            return simplex_etf(n_classes, dim, random_state=seed)
+        return uniform_prototypes(n_classes, dim, random_state=seed)
 
-    def __init__(self, n_features, hidden_dims, prototypes, *, assign_every):
-        super().__init__()
-        n_classes, dim = prototypes.shape
-        self.encoder = mlp(n_features, hidden_dims, dim)
-        self.register_buffer("prototypes", prototypes)
-        self.register_buffer("assignment", torch.arange(n_classes))
-        self.register_buffer("representatives", torch.zeros(n_classes, dim))
-        self.assignment_history = [np.arange(n_classes)]
-        self.assign_every = assign_every
-        self.epoch = 0
-
-    def forward(self, inputs):
-        embeddings = F.normalize(self.encoder(inputs), dim=1)
-        class_cosines = embeddings @ self.prototypes[self.assignment].T
-        if self.training:
-            return class_cosines, embeddings, self.representatives
-        return class_cosines
-
-    def start_epoch(self, epoch, max_epochs):
-        self.epoch = epoch
-
-    def end_epoch(self):
-        if self.assign_every is not None and (self.epoch + 1) % self.assign_every == 0:
-            self.reassign()
-
-    @torch.no_grad()
-    def reassign(self):
-        """Match classes to prototypes by the cosine of their representatives (Eq. 9)."""
-        similarity = F.normalize(self.representatives, dim=1) @ self.prototypes.T
-        assignment = assign(similarity)
-        self.assignment.copy_(torch.from_numpy(assignment))
-        self.assignment_history.append(assignment)
-
-
-class _IPMLoss(nn.Module):
-    """Mean of ``(cos(z, w_A(y)) - 1)^2 / 2``; in training also updates the representatives."""
-
-    def __init__(self, momentum):
-        super().__init__()
-        self.momentum = momentum
-
-    def forward(self, outputs, target):
-        if isinstance(outputs, tuple):
-            class_cosines, embeddings, representatives = outputs
-            _update_representatives(representatives, embeddings.detach(), target, self.momentum)
-        else:
-            class_cosines = outputs
-        cosines = class_cosines.gather(1, target.unsqueeze(1)).squeeze(1)
-        return 0.5 * (cosines - 1).square().mean()
-
-
-@torch.no_grad()
-def _update_representatives(representatives, embeddings, target, momentum):
-    """Move the representative of every class in the batch towards its batch mean, in place."""
-    sums = torch.zeros_like(representatives).index_add_(0, target, embeddings)
-    counts = torch.bincount(target, minlength=len(representatives))
-    present = counts > 0
-    means = sums[present] / counts[present].unsqueeze(1)
-    representatives[present] = torch.lerp(means, representatives[present], momentum)
-
-
-def _to_numpy(tensor):
-    return tensor.detach().cpu().numpy().astype(np.float64)
+    def _resolved_prototype_dim(self):
+        if self.prototype_dim is None:
+            return max(2, len(self.classes_) // 2)
+        return self.prototype_dim

@@ -1,0 +1,135 @@
+"""The AllNC loss (Eq. 14): GBBN classification, HyCon and P2P on class means and classifier."""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+__all__ = []
+
+
+class AllNCLoss(nn.Module):
+    """Eq. 14 in training mode; the class-balanced cross-entropy in eval mode.
+
+    Built from the training counts of the classes and the estimator's loss parameters; holds
+    the curriculum weight ``eta``, set by :meth:`start_epoch`. The class weights are derived
+    from the counts, so they are non-persistent buffers: they move with the loss between
+    devices but are not learned state.
+    """
+
+    def __init__(self, class_counts, *, alpha, gamma, rebalance_power, hycon, p2p, mean_momentum):
+        super().__init__()
+        counts = torch.as_tensor(class_counts, dtype=torch.float32)
+        self.register_buffer(
+            "class_weights", rebalance_weights(counts, rebalance_power), persistent=False
+        )
+        self.register_buffer("balanced_weights", rebalance_weights(counts, 1.0), persistent=False)
+        self.register_buffer("class_priors", counts / counts.sum(), persistent=False)
+        self.n_classes = len(counts)
+        self.alpha = alpha
+        self.gamma = gamma
+        self.hycon = hycon
+        self.p2p = p2p
+        self.mean_momentum = mean_momentum
+        self.eta = 1.0
+
+    def start_epoch(self, epoch, max_epochs):
+        self.eta = gbbn_eta(epoch, max_epochs, self.gamma)
+
+    def forward(self, outputs, target):
+        if not self.training:
+            return (
+                self.balanced_weights[target] * F.cross_entropy(outputs, target, reduction="none")
+            ).mean()
+        targets = target.repeat(2)
+        cross_entropy = F.cross_entropy(outputs.logits, targets, reduction="none")
+        # Sum over the two views of per-view means: twice the mean over the stacked views.
+        plain = 2 * cross_entropy.mean()
+        rebalanced = 2 * (self.class_weights[targets] * cross_entropy).mean()
+        loss = self.eta * plain + (1 - self.eta) * rebalanced
+        if self.p2p:
+            classifier = F.normalize(outputs.classifier_weight, dim=1)
+            loss = loss + 2 * (1 - self.eta) * p2p_loss(classifier)
+        if self.alpha > 0 and self.hycon:
+            loss = loss + self.alpha * hycon_loss(
+                *outputs.predictions.chunk(2), *outputs.projections.chunk(2), target,
+                self.n_classes,
+            )  # fmt: skip
+        if self.alpha > 0 and self.p2p:
+            centred_means = self._centred_class_means(
+                outputs.features, targets, outputs.mean_memory, outputs.seen
+            )
+            if centred_means is not None:
+                loss = loss + self.alpha * p2p_loss(centred_means)
+        return loss
+
+    def _centred_class_means(self, features, targets, memory, seen):
+        """Normalised class means minus the global mean; None until every class was seen.
+
+        Updates, in place, the head's ``memory`` of class means, which stands in for classes
+        absent from the batch, and its mask of the classes ``seen``.
+        """
+        means, present = batch_class_means(features, targets, self.n_classes)
+        with torch.no_grad():
+            fresh = present & ~seen
+            memory[fresh] = means[fresh].detach()
+            memory[present] = torch.lerp(
+                means[present].detach(), memory[present], self.mean_momentum
+            )
+            seen |= present
+        if not seen.all():
+            return None
+        means = torch.where(present.unsqueeze(1), means, memory)
+        return F.normalize(means - self.class_priors @ means, dim=1)
+
+
+def hycon_loss(h1, h2, z1, z2, target, n_classes):
+    """HyCon (Eq. 8): predictions and class means of one view against the other's projections.
+
+    ``h1, h2`` are the predictor outputs and ``z1, z2`` the projections of the two views of the
+    same ``target`` samples. No gradient flows into the ``z`` that play the targets.
+    """
+    u1 = batch_class_means(z1, target, n_classes)[0][target]
+    u2 = batch_class_means(z2, target, n_classes)[0][target]
+    return _negative_cosines(h1, u2, z2.detach()) + _negative_cosines(h2, u1, z1.detach())
+
+
+def _negative_cosines(h, u, z):
+    """``sim(h, u, z)`` of Eq. 8, averaged over the batch."""
+    return -(F.cosine_similarity(h, z, dim=1) + F.cosine_similarity(u, z, dim=1)).mean()
+
+
+def p2p_loss(vectors):
+    """P2P (Eq. 10-11): mean squared gap between the Gram matrix of unit rows and the ETF's."""
+    gram = vectors @ vectors.T
+    return (gram - _etf_gram(len(vectors)).to(gram)).square().mean()
+
+
+def batch_class_means(features, target, n_classes):
+    """Per-class means of ``features`` (zero for absent classes) and the mask of present ones."""
+    sums = torch.zeros(n_classes, features.shape[1], dtype=features.dtype, device=features.device)
+    sums = sums.index_add(0, target, features)
+    counts = torch.bincount(target, minlength=n_classes)
+    means = sums / counts.clamp(min=1).unsqueeze(1).to(features.dtype)
+    return means, counts > 0
+
+
+def _etf_gram(n_classes):
+    """``rho_ij = C / (C - 1) delta_ij - 1 / (C - 1)`` (Eq. 9)."""
+    return (n_classes * torch.eye(n_classes) - 1) / (n_classes - 1)
+
+
+def rebalance_weights(class_counts, power):
+    """Class weights proportional to ``n_c ** -power`` whose mean over training samples is 1."""
+    weights = class_counts.pow(-power)
+    return weights * class_counts.sum() / (class_counts * weights).sum()
+
+
+def gbbn_eta(epoch, max_epochs, gamma):
+    """Curriculum weight ``1 - (T / T_max) ** gamma`` (Eq. 13) of the 0-based ``epoch``.
+
+    ``T = epoch + 1`` runs from 1 to ``T_max`` as in Algorithm 1, so the last epoch trains the
+    re-balancing loss alone; epochs past ``T_max`` (warm starts) keep eta at 0.
+    """
+    return 1.0 - min(1.0, (epoch + 1) / max_epochs) ** gamma

@@ -1,0 +1,57 @@
+"""The CoFInAI objective (Eq. 2): score, grade, sub-grade and graph-regulariser terms."""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+__all__ = []
+
+
+class CoarseToFineLoss(nn.Module):
+    """Eq. 2 in training; the score loss L_S alone in evaluation (the validation loss).
+
+    The target rows are ``(score rescaled to [0, 1], grade, sub-grade)``; ``n_levels`` is the
+    number of sub-grades over the whole range, which makes L_S count errors in sub-grades.
+    """
+
+    def __init__(self, *, n_levels, lambda_coarse, lambda_fine, lambda_graph):
+        super().__init__()
+        self.n_levels = n_levels
+        self.lambda_coarse = lambda_coarse
+        self.lambda_fine = lambda_fine
+        self.lambda_graph = lambda_graph
+
+    def forward(self, outputs, target):
+        unit_score, _, _, grade_logits, subgrade_cosines, *prototypes = outputs
+        loss = 0.5 * (self.n_levels * (unit_score - target[:, 0])).square().mean()
+        if not self.training:
+            return loss
+        grades, subgrades = target[:, 1].long(), target[:, 2].long()
+        loss = loss + self.lambda_coarse * F.cross_entropy(grade_logits, grades)
+        if subgrade_cosines.shape[1]:
+            true_cosines = subgrade_cosines.gather(1, subgrades.unsqueeze(1)).squeeze(1)
+            loss = loss + self.lambda_fine * 0.5 * (true_cosines - 1).square().mean()
+        if prototypes and self.lambda_graph:
+            loss = loss + self.lambda_graph * graph_regulariser(prototypes[0])
+        return loss
+
+
+def graph_regulariser(prototypes):
+    """Quality-aware graph regulariser L_R (Eq. 8) of ``(G, d)`` grade prototypes.
+
+    Row by row, the KL divergence from the normalised grade distances ``|i - j|`` to the
+    normalised angles between prototype i and the others, averaged over the rows.
+    """
+    n_grades = len(prototypes)
+    unit = F.normalize(prototypes, dim=1)
+    # arccos has an infinite slope at +-1; identical or opposite prototypes stay differentiable.
+    cosines = (unit @ unit.T).clamp(-1 + 1e-6, 1 - 1e-6)
+    others = ~torch.eye(n_grades, dtype=torch.bool, device=prototypes.device)
+    angles = torch.arccos(cosines)[others].view(n_grades, n_grades - 1)
+    levels = torch.arange(n_grades, device=prototypes.device)
+    distances = (levels[:, None] - levels).abs()[others].view(n_grades, n_grades - 1)
+    target = distances / distances.sum(dim=1, keepdim=True)
+    log_model = torch.log(angles / angles.sum(dim=1, keepdim=True))
+    return (target * (target.log() - log_model)).sum(dim=1).mean()

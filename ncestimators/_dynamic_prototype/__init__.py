@@ -1,0 +1,7 @@
+"""DynamicPrototypeClassifier: hyperspherical prototypes with a learned label assignment."""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+from ._estimator import DynamicPrototypeClassifier
+
+__all__ = ["DynamicPrototypeClassifier"]
