@@ -1,5 +1,24 @@
-"""Backbone feature extraction and end-to-end fine-tuning (as ``ncestimators.adapters``)."""
+"""Backbone feature extraction and end-to-end fine-tuning (installed as ``ncestimators.adapters``).
+
+Needs the ``vision`` extra (torchvision, timm): ``pip install "ncestimators[vision]"``.
+
+* :class:`BackboneFeatures`, :class:`DenseFeatures`, :class:`ClipFeatures`: scikit-learn
+  transformers from images and videos to the features the heads read;
+* :func:`downsample_labels`, :func:`upsample_labels`: pixel labels to and from a feature grid;
+* :class:`FineTune`: a backbone trained end to end with any of the five heads.
+"""
 
 # SPDX-License-Identifier: BSD-3-Clause
 
-__all__ = []
+from ._extractors import BackboneFeatures, ClipFeatures, DenseFeatures
+from ._fine_tune import FineTune
+from ._labels import downsample_labels, upsample_labels
+
+__all__ = [
+    "BackboneFeatures",
+    "ClipFeatures",
+    "DenseFeatures",
+    "FineTune",
+    "downsample_labels",
+    "upsample_labels",
+]

@@ -3,6 +3,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 
 from ._aqa import load_aqa_features, make_aqa_sequences
+from ._features import save_features
 from ._long_tailed import load_digits_lt, make_long_tailed
 from ._segmentation import make_dense_segmentation
 from ._superclass import make_superclass_features
@@ -17,4 +18,5 @@ __all__ = [
     "make_long_tailed",
     "make_superclass_features",
     "make_wtal_videos",
+    "save_features",
 ]

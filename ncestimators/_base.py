@@ -24,6 +24,7 @@ from ._training import (
     BatchLoader,
     EpochHooks,
     HoldoutSplit,
+    Network,
     crop_padding_collate,
     draw_seed,
     resolve_device,
@@ -66,6 +67,14 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
     ``_dataset(X, y=None)``          What the net iterates over for validated X (X itself).
     ===============================  ===========================================================
 
+    ``FineTune`` puts a backbone in front of the head by giving the estimator a stem
+    (``_stem``): an object whose ``validate(estimator, X, reset=...)`` reads raw input (images,
+    videos) in place of the input kind's validator, setting ``n_features_in_`` to the
+    backbone's feature dimension, whose ``build()`` returns the backbone module that
+    :class:`~ncestimators._training.Network` runs before the head, and whose ``net_params()``
+    adds skorch net parameters (the backbone's learning rate). The head and the loss do not
+    change.
+
     ``fit`` runs: validate X → encode y → check lengths → check parameters → train → read
     fitted attributes. Every predict-like method goes through :meth:`_forward` (or
     :meth:`_forward_batches`), one batched, gradient-free pass of the head in eval mode.
@@ -103,6 +112,7 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
     _input_kind = "features"
     _network_params = ()
     _stratify_holdout = False
+    _stem = None
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
@@ -144,6 +154,8 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
         """Return the training loss as an ``nn.Module``: ``criterion(outputs, target)``."""
 
     def _validate_input(self, X, *, reset):
+        if self._stem is not None:
+            return self._stem.validate(self, X, reset=reset)
         return _INPUT_VALIDATORS[self._input_kind](self, X, reset=reset)
 
     def _encode_target(self, X, y):
@@ -162,7 +174,7 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
     @property
     def _head(self):
         """The trained torch head."""
-        return self.net_.module_
+        return self.net_.module_.head
 
     def _forward(self, X, *, method="forward", check_input=True):
         """The head's eval-mode outputs for X, on the CPU: a tensor or a tuple of tensors.
@@ -179,12 +191,11 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
         """The head's eval-mode outputs batch by batch, a list, for outputs of ragged shape."""
         if check_input:
             X = self._validated_input(X)
-        net, head = self.net_, self._head
-        call = getattr(head, method)
-        head.eval()
+        net, network = self.net_, self.net_.module_
+        network.eval()
         with torch.inference_mode():
             return [
-                to_cpu(call(to_device(unpack_data(batch)[0], net.device)))
+                to_cpu(network.run(method, to_device(unpack_data(batch)[0], net.device)))
                 for batch in net.get_iterator(net.get_dataset(self._dataset(X)), training=False)
             ]
 
@@ -218,6 +229,7 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
         return {
             "the number of features": self.n_features_in_,
             "the classes": tuple(getattr(self, "classes_", ())),
+            "the backbone": self._stem,
             **{name: getattr(self, name) for name in self._network_params},
         }
 
@@ -263,8 +275,9 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
         optimizer_params = {"optimizer__weight_decay": self.weight_decay}
         if self.optimizer == "sgd":
             optimizer_params["optimizer__momentum"] = 0.9
+        stem = None if self._stem is None else self._stem.build()
         return NeuralNet(
-            module=self._build_module(self.n_features_in_),
+            module=Network(self._build_module(self.n_features_in_), stem),
             criterion=self._build_criterion(),
             optimizer=OPTIMIZERS[self.optimizer],
             lr=self.lr,
@@ -280,6 +293,7 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
             verbose=int(self.verbose),
             **optimizer_params,
             **collate,
+            **({} if self._stem is None else self._stem.net_params()),
         )
 
     def __sklearn_is_fitted__(self):

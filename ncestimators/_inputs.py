@@ -323,7 +323,7 @@ class PositionDataset(Dataset):
     def __getitem__(self, indices):
         features = self.positions.batch(indices)
         if self.targets is None:
-            return features, np.full(features.shape[:2], IGNORED, dtype=np.int64)
+            return features, np.full((len(features), self.positions.n_positions), IGNORED)
         return features, self.targets[indices]
 
 

@@ -51,6 +51,40 @@ class EpochHooks(Callback):
                     net.history.record(key, value)
 
 
+class Network(nn.Module):
+    """The net's module: the estimator's head, behind an optional stem.
+
+    The stem is a backbone that ``FineTune`` puts in front of the head, mapping raw inputs
+    (images, videos) to the head's features; without one, the head reads the features
+    directly. A head that compares two views of each sample (``takes_views``) gets the stem's
+    outputs of two independent augmentations in training, when the stem augments.
+    """
+
+    def __init__(self, head, stem=None):
+        super().__init__()
+        self.head = head
+        self.stem = stem
+
+    def forward(self, inputs):
+        if self.stem is None:
+            return self.head(inputs)
+        if self.training and self.stem.augments and getattr(self.head, "takes_views", False):
+            return self.head((self.stem(inputs), self.stem(inputs)))
+        return self.head(self.stem(inputs))
+
+    def run(self, method, inputs):
+        """The head's ``method`` (``forward``, ``embed``, ...) on the stem's features."""
+        features = inputs if self.stem is None else self.stem(inputs)
+        return getattr(self.head, method)(features)
+
+    def start_epoch(self, epoch, max_epochs):
+        if hasattr(self.head, "start_epoch"):
+            self.head.start_epoch(epoch, max_epochs)
+
+    def end_epoch(self):
+        return self.head.end_epoch() if hasattr(self.head, "end_epoch") else None
+
+
 class HoldoutSplit:
     """skorch ``train_split`` holding out a fraction of the training data for model selection.
 
@@ -141,13 +175,14 @@ def mlp(n_features, hidden_dims, n_outputs):
 
 
 def crop_padding_collate(batch):
-    """Convert a batch of NaN-padded ``(T, D)`` sequences to tensors, dropping all-padding steps.
+    """Convert a batch of NaN-padded sequences to tensors, dropping all-padding steps.
 
+    Steps are ``(D,)`` feature vectors or larger (a clip of frames); a padding step is all NaN.
     Videos in one data set differ a lot in length; cropping each batch to its longest member keeps
     the cost proportional to the real number of time steps.
     """
     inputs, *rest = default_convert(batch)
-    observed = ~torch.isnan(inputs[..., 0])
+    observed = ~torch.isnan(inputs.flatten(2)[..., 0])
     length = int(observed.any(dim=0).nonzero().max()) + 1
     return (inputs[:, :length], *rest)
 

@@ -27,6 +27,13 @@ def test_readme_first_example_runs_and_prints_what_it_says(capsys):
     assert float(capsys.readouterr().out) == pytest.approx(float(claimed), abs=0.01)
 
 
+def test_readme_adapter_example_runs(capsys):
+    pytest.importorskip("torchvision")
+    section = (ROOT / "README.md").read_text(encoding="utf-8").split("## Images and videos", 1)[1]
+    exec(re.search(r"```python\n(.+?)```", section, re.DOTALL).group(1), {})
+    assert capsys.readouterr().out.strip() == "(5,)"
+
+
 def test_ci_runs_exactly_the_readme_test_command():
     ci_lines = (ROOT / ".ci" / "run").read_text(encoding="utf-8").strip().splitlines()
     assert "pytest" in _readme_test_command()

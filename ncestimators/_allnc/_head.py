@@ -24,9 +24,10 @@ class AllNCHead(nn.Module):
     """Encoder, SimSiam-style projector and predictor, and linear classifier.
 
     In eval mode the forward pass returns the logits of the clean input. In training mode it
-    makes two views of every sample (Gaussian noise of standard deviation ``feature_noise``,
-    then feature dropout with probability ``feature_dropout``) and returns
-    :data:`TrainingOutputs`. The buffers ``mean_memory`` and ``seen`` hold the moving
+    takes two views of every sample, either given as a pair (two image augmentations, from a
+    fine-tuned backbone) or made here (Gaussian noise of standard deviation
+    ``feature_noise``, then feature dropout with probability ``feature_dropout``), and
+    returns :data:`TrainingOutputs`. The buffers ``mean_memory`` and ``seen`` hold the moving
     averages of the class means of the encoder features, which the loss updates.
     """
 
@@ -53,10 +54,13 @@ class AllNCHead(nn.Module):
         self.register_buffer("mean_memory", torch.zeros(n_classes, n_hidden))
         self.register_buffer("seen", torch.zeros(n_classes, dtype=torch.bool))
 
+    takes_views = True
+
     def forward(self, inputs):
         if not self.training:
             return self.classifier(self.encoder(inputs))
-        features = self.encoder(torch.cat([self._view(inputs), self._view(inputs)]))
+        views = inputs if isinstance(inputs, tuple) else (self._view(inputs), self._view(inputs))
+        features = self.encoder(torch.cat(views))
         projections = self.projector(features)
         return TrainingOutputs(
             self.classifier(features),

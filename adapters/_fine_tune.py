@@ -1,0 +1,419 @@
+"""FineTune: one wrapper that trains a backbone end to end with any of the five heads."""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import os
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted
+from torch import nn
+
+from ncestimators._inputs import Positions
+from ncestimators._training import seeded
+
+from ._backbones import build_backbone
+from ._labels import downsample_labels, upsample_labels
+from ._media import (
+    check_image_array,
+    check_videos,
+    clip_frames,
+    clip_starts,
+    decode_images,
+    is_image_collection,
+)
+from ._stems import POOLS, ClipStem, ImageStem, SequenceStem, StandardAugment
+
+__all__ = ["FineTune"]
+
+# The default layer of named dense backbones: a stride-16 map of a ResNet.
+_DENSE_LAYER = "layer3"
+
+
+def _estimator_has(name):
+    def check(self):
+        return hasattr(self.estimator, name)
+
+    return check
+
+
+def _delegate(name):
+    """The wrapped estimator's method ``name``, on raw inputs."""
+
+    def method(self, X, *args, **kwargs):
+        check_is_fitted(self)
+        return getattr(self.estimator_, name)(X, *args, **kwargs)
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = (
+        f"The fine-tuned estimator's ``{name}`` on raw inputs; see the wrapped estimator."
+    )
+    return available_if(_estimator_has(name))(method)
+
+
+class FineTune(MetaEstimatorMixin, BaseEstimator):
+    """Train a backbone end to end with the head and the loss of an ncestimators estimator.
+
+    One network is trained: the backbone (with the preprocessing of its weights) in front of
+    the estimator's own head, both under the estimator's own loss, with the estimator's
+    training parameters (``max_epochs``, ``lr``, ``validation_fraction``, ...). The inputs
+    are what the backbone reads, and the fitted wrapper has the estimator's API on them:
+
+    ======================================  ==============================================
+    Estimator                               Input X (uint8, or floats in [0, 1])
+    ======================================  ==============================================
+    AllNCClassifier,                        images: ``(n, H, W, C)`` or ``(n, C, H, W)``
+    DynamicPrototypeClassifier              arrays, PIL images or image files
+    CeCoSegmenter                           images, with ``(n, H, W)`` pixel labels; the
+                                            head classifies the cells of the backbone's
+                                            feature map (labels are put on that grid by
+                                            majority vote), and ``predict`` and
+                                            ``predict_proba`` return image-sized maps
+    CoFInAIRegressor, ClusterFBSeparator    videos: ``(n_frames, H, W, C)`` frame arrays or
+                                            video files, cut into clips of ``clip_len``
+                                            frames every ``stride`` frames
+    ======================================  ==============================================
+
+    Parameters
+    ----------
+    estimator : estimator instance
+        One of the five ncestimators estimators; it is cloned.
+
+    backbone : str or torch.nn.Module, default="resnet18"
+        A torchvision model name (a video model such as ``"r3d_18"`` for the sequence
+        heads), ``"timm:<name>"``, or a module.
+
+    weights : str, path-like or None, default=None
+        None (random initialisation, trained from scratch), a torchvision weights name or
+        ``"DEFAULT"`` (from torch's hub cache, never downloaded), or a local checkpoint;
+        see :class:`BackboneFeatures`.
+
+    layer : str, default=None
+        Submodule whose output feeds the head. None takes the input of the last linear layer
+        (the pooled features), and ``"layer3"`` for CeCoSegmenter (a stride-16 map).
+
+    pool : {"avg", "max"}, default="avg"
+        Pooling of feature maps for the heads that read vectors.
+
+    backbone_lr : float, default=None
+        Learning rate of the backbone (a parameter group of its own); None uses the
+        estimator's ``lr``. Pretrained backbones usually want a smaller one.
+
+    freeze : "all", list of str or None, default=None
+        Backbone layers that do not train: "all", or parameter-name prefixes such as
+        ``["conv1", "bn1", "layer1"]``. Frozen layers also stay in eval mode, so their batch
+        statistics do not move.
+
+    augment : {"standard", "shift"}, torch.nn.Module or None, default=None
+        Augmentation of the training images (on [0, 1] images, before normalisation, on the
+        device): "standard" is a random crop after reflection padding of an eighth of the
+        size plus horizontal flips, "shift" the crop alone (for images whose mirror image is
+        another class, such as digits); a module takes ``(B, C, H, W)`` batches (``(B, C, T,
+        H, W)`` clips). With an augmentation, AllNCClassifier's two views are two augmentations
+        of each image; without, they are perturbations of the backbone's features.
+
+    clip_len : int, default=16
+        Frames per clip (sequence heads).
+
+    stride : int, default=None
+        Frames between clip starts; None uses ``clip_len``.
+
+    Attributes
+    ----------
+    estimator_ : estimator instance
+        The fitted estimator, whose network includes the backbone.
+
+    classes_ : ndarray of shape (n_classes,)
+        The classes, for classifiers.
+
+    See Also
+    --------
+    BackboneFeatures, ClipFeatures, DenseFeatures : Frozen features, extracted once.
+
+    Notes
+    -----
+    The network is ``head(backbone(preprocess(X)))``; everything the estimator does around
+    it (seeding, held-out early stopping, warm start, devices) applies unchanged. Training
+    runs in float32.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from torch import nn
+    >>> from ncestimators import DynamicPrototypeClassifier
+    >>> from ncestimators.adapters import FineTune
+    >>> rng = np.random.default_rng(0)
+    >>> images = rng.integers(0, 256, (40, 16, 16, 3), dtype=np.uint8)
+    >>> labels = np.arange(40) % 4
+    >>> images[labels == 1, :8] = 255  # something to learn
+    >>> backbone = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Conv2d(8, 16, 3))
+    >>> model = FineTune(DynamicPrototypeClassifier(max_epochs=3, random_state=0),
+    ...                  backbone=backbone, backbone_lr=1e-3).fit(images, labels)
+    >>> model.predict(images[:4]).shape
+    (4,)
+    >>> model.classes_.tolist()
+    [0, 1, 2, 3]
+    """
+
+    _parameter_constraints: dict = {
+        "estimator": [HasMethods(["fit", "_build_module"])],
+        "backbone": [str, nn.Module],
+        "weights": [str, os.PathLike, None],
+        "layer": [str, None],
+        "pool": [StrOptions(set(POOLS))],
+        "backbone_lr": [Interval(Real, 0, None, closed="neither"), None],
+        "freeze": [StrOptions({"all"}), list, tuple, None],
+        "augment": [StrOptions({"standard", "shift"}), nn.Module, None],
+        "clip_len": [Interval(Integral, 1, None, closed="left")],
+        "stride": [Interval(Integral, 1, None, closed="left"), None],
+    }
+
+    def __init__(
+        self,
+        estimator,
+        *,
+        backbone="resnet18",
+        weights=None,
+        layer=None,
+        pool="avg",
+        backbone_lr=None,
+        freeze=None,
+        augment=None,
+        clip_len=16,
+        stride=None,
+    ):
+        self.estimator = estimator
+        self.backbone = backbone
+        self.weights = weights
+        self.layer = layer
+        self.pool = pool
+        self.backbone_lr = backbone_lr
+        self.freeze = freeze
+        self.augment = augment
+        self.clip_len = clip_len
+        self.stride = stride
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y, **fit_params):
+        """Train the backbone and the estimator's head together.
+
+        Parameters
+        ----------
+        X : images or videos
+            Raw inputs, as the class docstring says.
+
+        y : array-like
+            Targets of the estimator's task.
+
+        **fit_params : dict
+            Passed to the estimator's ``fit``.
+
+        Returns
+        -------
+        self : FineTune
+            The fitted wrapper.
+        """
+        if self.estimator.get_params().get("warm_start") and hasattr(self, "estimator_"):
+            estimator = self.estimator_.set_params(**self.estimator.get_params())
+        else:
+            estimator = clone(self.estimator)
+        estimator._stem = BackboneStem(
+            kind=estimator._input_kind,
+            backbone=self.backbone,
+            weights=self.weights,
+            layer=self.layer,
+            pool=self.pool,
+            backbone_lr=self.backbone_lr,
+            freeze=self.freeze,
+            augment=self.augment,
+            clip_len=self.clip_len,
+            stride=self.stride or self.clip_len,
+        )
+        self.estimator_ = estimator.fit(X, y, **fit_params)
+        return self
+
+    @property
+    def classes_(self):
+        check_is_fitted(self)
+        return self.estimator_.classes_
+
+    decision_function = _delegate("decision_function")
+    score = _delegate("score")
+    embed = _delegate("embed")
+    predict_grades = _delegate("predict_grades")
+    localize = _delegate("localize")
+    foreground_proba = _delegate("foreground_proba")
+    cluster_proba = _delegate("cluster_proba")
+    iou_report = _delegate("iou_report")
+
+    @available_if(_estimator_has("predict"))
+    def predict(self, X):
+        """The estimator's predictions on raw inputs (image-sized maps for segmentation)."""
+        check_is_fitted(self)
+        return self._on_image_grid(self.estimator_.predict(X), X)
+
+    @available_if(_estimator_has("predict_proba"))
+    def predict_proba(self, X):
+        """The estimator's probabilities on raw inputs (image-sized maps for segmentation)."""
+        check_is_fitted(self)
+        return self._on_image_grid(self.estimator_.predict_proba(X), X)
+
+    def _on_image_grid(self, outputs, X):
+        if self.estimator_._input_kind != "positions":
+            return outputs
+        images, channels_last = check_image_array(X) if not is_image_collection(X) else (
+            decode_images(list(X)), True
+        )  # fmt: skip
+        size = images.shape[1:3] if channels_last else images.shape[2:4]
+        return upsample_labels(outputs, size)
+
+    def __sklearn_tags__(self):
+        tags = self.estimator.__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        return tags
+
+
+class BackboneStem:
+    """What FineTune gives an estimator: raw-input validation and the backbone to build.
+
+    ``kind`` is the estimator's input kind: "features" heads read pooled image features,
+    "positions" heads the cells of a feature map, "sequences" heads per-clip features.
+    Validation probes the backbone once to learn its feature dimension (and feature grid).
+    Two stems are equal when their settings are, so that a warm start goes on with the same
+    backbone.
+    """
+
+    def __init__(
+        self, *, kind, backbone, weights, layer, pool, backbone_lr, freeze, augment, clip_len,
+        stride,
+    ):  # fmt: skip
+        self.kind = kind
+        self.backbone = backbone
+        self.weights = weights
+        self.layer = layer
+        self.pool = pool
+        self.backbone_lr = backbone_lr
+        self.freeze = freeze
+        self.augment = augment
+        self.clip_len = clip_len
+        self.stride = stride
+        self.channels_last = True
+
+    def __eq__(self, other):
+        return isinstance(other, BackboneStem) and self._settings() == other._settings()
+
+    def _settings(self):
+        return tuple(
+            value for key, value in vars(self).items() if key not in {"channels_last", "grid"}
+        )
+
+    def validate(self, estimator, X, *, reset):
+        """Raw input as the network reads it; with ``reset``, set the head's feature count."""
+        if self.kind == "sequences":
+            inputs = self._clip_sequences(X)
+        else:
+            inputs = self._images(X)
+        if reset:
+            probe = inputs[:1] if self.kind != "sequences" else inputs[:1, :1]
+            # A throwaway backbone, built without touching the caller's random state.
+            with torch.no_grad(), seeded(0):
+                outputs = self.build().eval()(torch.as_tensor(probe))
+            estimator.n_features_in_ = int(outputs.shape[-1])
+            if hasattr(estimator, "feature_names_in_"):
+                del estimator.feature_names_in_
+            if self.kind == "positions":
+                self.grid = self._feature_grid(inputs)
+        if self.kind == "positions":
+            return _ImagePositions(inputs, self.grid, estimator)
+        return inputs
+
+    def build(self):
+        """The backbone with its preprocessing, as a fresh module."""
+        video = self.kind == "sequences"
+        layer = self.layer
+        if layer is None and self.kind == "positions" and isinstance(self.backbone, str):
+            layer = _DENSE_LAYER
+        backbone, preprocessing = build_backbone(
+            self.backbone, self.weights, layer=layer, video=video
+        )
+        frozen = _frozen_prefixes(self.freeze)
+        augment = _AUGMENTATIONS[self.augment]() if isinstance(self.augment, str) else self.augment
+        if video:
+            return SequenceStem(
+                ClipStem(backbone, preprocessing, pool=self.pool, augment=augment, frozen=frozen)
+            )
+        output = "grid" if self.kind == "positions" else "pooled"
+        return ImageStem(
+            backbone, preprocessing, channels_last=self.channels_last, output=output,
+            pool=self.pool, augment=augment, frozen=frozen,
+        )  # fmt: skip
+
+    def net_params(self):
+        """Extra skorch net parameters: the backbone's own learning rate."""
+        if self.backbone_lr is None:
+            return {}
+        return {"optimizer__param_groups": [("stem.*", {"lr": self.backbone_lr})]}
+
+    def _images(self, X):
+        if is_image_collection(X):
+            images, channels_last = decode_images(list(X)), True
+        else:
+            images, channels_last = check_image_array(X)
+        self.channels_last = channels_last
+        return images
+
+    def _clip_sequences(self, X):
+        """Videos as a NaN-padded ``(n, n_clips, clip_len, H, W, C)`` float32 array."""
+        videos = check_videos(X)
+        starts = [clip_starts(len(video), self.clip_len, self.stride) for video in videos]
+        frame_shape = videos[0].shape[1:]
+        sequences = np.full(
+            (len(videos), max(map(len, starts)), self.clip_len, *frame_shape), np.nan, np.float32
+        )
+        for row, (video, video_starts) in enumerate(zip(videos, starts, strict=True)):
+            scale = 255.0 if video.dtype == np.uint8 else 1.0
+            for column, start in enumerate(video_starts):
+                sequences[row, column] = clip_frames(video, start, self.clip_len) / scale
+        return sequences
+
+    def _feature_grid(self, images):
+        with torch.no_grad(), seeded(0):
+            module = self.build().eval()
+            module.output = "map"
+            return tuple(module(torch.as_tensor(images[:1])).shape[-2:])
+
+
+_AUGMENTATIONS = {"standard": StandardAugment, "shift": lambda: StandardAugment(flip=False)}
+
+
+def _frozen_prefixes(freeze):
+    """Parameter-name prefixes of the frozen layers ("" is every layer)."""
+    if freeze is None:
+        return ()
+    return ("",) if freeze == "all" else tuple(freeze)
+
+
+class _ImagePositions(Positions):
+    """Images whose positions are the cells of the backbone's feature grid.
+
+    Batches are the raw images (the stem computes the per-cell features); pixel labels are
+    put on the grid by majority vote, ignoring the estimator's ``ignore_index``.
+    """
+
+    def __init__(self, images, grid, estimator):
+        n_cells = int(np.prod(grid))
+        super().__init__(images, "grid", grid, np.full(len(images), n_cells, dtype=np.intp))
+        self.ignore_index = getattr(estimator, "ignore_index", None)
+
+    def batch(self, indices):
+        return self.data[indices]
+
+    def flatten_labels(self, y):
+        y = np.asarray(y)
+        if y.ndim == 3 and y.shape[1:] != self.spatial_shape:
+            y = downsample_labels(y, self.spatial_shape, self.ignore_index)
+        return super().flatten_labels(y)

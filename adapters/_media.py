@@ -1,0 +1,190 @@
+"""Reading images and videos: arrays in either channel layout, PIL images, files, videos."""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import importlib.util
+import os
+
+import numpy as np
+import pandas as pd
+import torch
+from torch.nn import functional as F
+
+__all__ = []
+
+_FLOAT_TOLERANCE = 1e-3  # float images above 1 + this are taken to be in 0-255, not [0, 1]
+
+
+def check_image_array(X, name="X"):
+    """Validate an image array; return ``(X, channels_last)`` without copying it.
+
+    ``(n, H, W, C)`` (channels last) and ``(n, C, H, W)`` arrays with 1 or 3 channels, and
+    ``(n, H, W)`` grey images, as uint8 or as floats in [0, 1]; ``np.memmap`` stays one.
+    """
+    if not isinstance(X, np.ndarray):
+        X = np.asarray(X)
+    if X.ndim == 3:
+        X = X[..., None]
+    if X.ndim != 4 or 0 in X.shape:
+        raise ValueError(
+            f"{name} of shape {X.shape} is not a batch of images: pass (n, H, W, C) or "
+            "(n, C, H, W) arrays with C = 1 or 3, (n, H, W) grey images, PIL images or paths."
+        )
+    if X.shape[3] in (1, 3):
+        channels_last = True
+    elif X.shape[1] in (1, 3):
+        channels_last = False
+    else:
+        raise ValueError(
+            f"{name} of shape {X.shape} has neither 1 nor 3 channels on its last or second axis."
+        )
+    if X.dtype == np.uint8:
+        return X, channels_last
+    if X.dtype.kind != "f":
+        raise ValueError(
+            f"{name} has dtype {X.dtype}; images must be uint8 (0-255) or floats in [0, 1]."
+        )
+    low, high = X.min(), X.max()
+    if not (np.isfinite(low) and np.isfinite(high)):
+        raise ValueError(f"{name} contains NaN or infinity; images must be finite.")
+    if low < -_FLOAT_TOLERANCE or high > 1 + _FLOAT_TOLERANCE:
+        raise ValueError(
+            f"Float images must lie in [0, 1], but {name} spans [{low:.3g}, {high:.3g}]; divide "
+            "by 255 (or by the maximum), or pass uint8 images."
+        )
+    return X, channels_last
+
+
+def is_image_collection(X):
+    """Whether X is a list, tuple or Series of PIL images or file paths."""
+    if not isinstance(X, list | tuple | pd.Series) or len(X) == 0:
+        return False
+    return all(_is_path(item) or _is_pil(item) for item in X)
+
+
+def decode_images(items, size=None):
+    """PIL images or image files as one ``(n, H, W, 3)`` uint8 array.
+
+    Images of different sizes are resized to ``size`` (height, width) when it is given (the
+    preprocessing's crop); otherwise they must all have the same size.
+    """
+    arrays = [decode_image(item, index) for index, item in enumerate(items)]
+    shapes = {array.shape for array in arrays}
+    if len(shapes) == 1:
+        return np.stack(arrays)
+    if size is None:
+        raise ValueError(
+            f"The images have {len(shapes)} different sizes (e.g. {sorted(shapes)[:3]}); resize "
+            "them to one size, or use weights whose preprocessing resizes them."
+        )
+    return np.stack([resize_to(array, size) for array in arrays])
+
+
+def decode_image(item, index=0):
+    """A PIL image or an image file as an ``(H, W, 3)`` uint8 array."""
+    from PIL import Image
+
+    if not _is_path(item):
+        return np.array(item.convert("RGB"))
+    if not os.path.isfile(item):
+        raise ValueError(f"Image {index}: the file {str(item)!r} does not exist.")
+    with Image.open(item) as image:
+        return np.array(image.convert("RGB"))
+
+
+def resize_to(image, size):
+    """An ``(H, W, 3)`` uint8 image resized (shorter side) and centre-cropped to ``size``."""
+    tensor = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float()
+    height, width = tensor.shape[-2:]
+    scale = max(size[0] / height, size[1] / width)
+    resized = F.interpolate(
+        tensor, size=(max(size[0], round(height * scale)), max(size[1], round(width * scale))),
+        mode="bilinear", antialias=True, align_corners=False,
+    )  # fmt: skip
+    top = (resized.shape[-2] - size[0]) // 2
+    left = (resized.shape[-1] - size[1]) // 2
+    cropped = resized[0, :, top : top + size[0], left : left + size[1]]
+    return cropped.round().clamp(0, 255).to(torch.uint8).permute(1, 2, 0).numpy()
+
+
+def check_videos(X):
+    """Videos as a list of ``(F, H, W, C)`` uint8 or [0, 1] float arrays.
+
+    Accepts a list, tuple, 1-D object array or Series of frame arrays, or of video files (read
+    with torchcodec or PyAV, whichever is installed).
+    """
+    if isinstance(X, np.ndarray) and X.dtype != object and X.ndim == 5:
+        items = list(X)
+    elif isinstance(X, list | tuple | pd.Series) or (
+        isinstance(X, np.ndarray) and X.dtype == object and X.ndim == 1
+    ):
+        items = list(X)
+    else:
+        raise ValueError(
+            "Videos must be a list of (n_frames, H, W, 3) frame arrays or of video file paths, "
+            f"got {type(X).__name__}."
+        )
+    if not items:
+        raise ValueError("X holds no videos.")
+    videos = []
+    for index, item in enumerate(items):
+        frames = read_video(item, index) if _is_path(item) else item
+        frames, channels_last = check_image_array(frames, name=f"Video {index}")
+        if not channels_last:
+            raise ValueError(
+                f"Video {index} has shape {frames.shape}; pass its frames as (n_frames, H, W, C)."
+            )
+        videos.append(frames)
+    frame_shapes = {video.shape[1:] for video in videos}
+    if len(frame_shapes) > 1:
+        raise ValueError(
+            f"The videos have frames of {len(frame_shapes)} different sizes "
+            f"({sorted(frame_shapes)[:3]}); resize them to one size first."
+        )
+    return videos
+
+
+def read_video(path, index=0):
+    """The frames of a video file as an ``(F, H, W, 3)`` uint8 array."""
+    if not os.path.isfile(path):
+        raise ValueError(f"Video {index}: the file {str(path)!r} does not exist.")
+    if importlib.util.find_spec("torchcodec") is not None:
+        from torchcodec.decoders import VideoDecoder
+
+        return VideoDecoder(str(path))[:].permute(0, 2, 3, 1).numpy()
+    if importlib.util.find_spec("av") is not None:
+        import av
+
+        with av.open(str(path)) as container:
+            return np.stack(
+                [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
+            )
+    raise ValueError(
+        f"Reading the video file {str(path)!r} needs a decoder: pip install torchcodec (or av). "
+        "Or pass the frames as (n_frames, H, W, 3) arrays."
+    )
+
+
+def clip_starts(n_frames, clip_len, stride):
+    """Start frames of the clips of a video: every ``stride`` frames, the last clip complete.
+
+    A video shorter than one clip gives one clip (its frames repeat the last one up to
+    ``clip_len``).
+    """
+    if n_frames <= clip_len:
+        return np.array([0])
+    return np.arange(0, n_frames - clip_len + 1, stride)
+
+
+def clip_frames(video, start, clip_len):
+    """``clip_len`` frames from ``start``, the last frame repeated past the end of the video."""
+    positions = np.minimum(np.arange(start, start + clip_len), len(video) - 1)
+    return video[positions]
+
+
+def _is_path(item):
+    return isinstance(item, str | os.PathLike)
+
+
+def _is_pil(item):
+    return type(item).__module__.startswith("PIL.")

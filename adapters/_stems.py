@@ -1,0 +1,166 @@
+"""Stems: a backbone with its preprocessing, from raw images, clips or videos to features.
+
+The extractors run a stem in inference mode; ``FineTune`` trains one in front of a head.
+"""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from ._backbones import Preprocess
+
+__all__ = []
+
+POOLS = ("avg", "max")
+
+
+class ImageStem(nn.Module):
+    """Raw image batches (uint8 or [0, 1] floats, NHWC or NCHW) to backbone features.
+
+    ``output`` is "pooled" for ``(B, D)`` features (maps are pooled with ``pool``, token
+    sequences averaged), "map" for the ``(B, D, h, w)`` feature map, or "grid" for its
+    ``(B, h * w, D)`` per-position features.
+    ``augment`` (applied in training only, to [0, 1] images before normalisation) makes the
+    stem random; ``frozen`` lists the parameter-name prefixes of the backbone that do not
+    train, whose layers also stay in eval mode (batch statistics do not move).
+    """
+
+    def __init__(
+        self, backbone, preprocessing, *, channels_last, output="pooled", pool="avg",
+        augment=None, frozen=(),
+    ):  # fmt: skip
+        super().__init__()
+        self.preprocess = Preprocess(preprocessing)
+        self.backbone = backbone
+        self.channels_last = channels_last
+        self.output = output
+        self.pool = pool
+        self.augment = augment
+        self.frozen = tuple(frozen)
+        for name, parameter in backbone.named_parameters():
+            if _is_frozen(name, self.frozen):
+                parameter.requires_grad_(False)
+
+    @property
+    def augments(self):
+        return self.augment is not None
+
+    def forward(self, images, resized=False):
+        """Features of raw images; ``resized`` ones were already resized and cropped."""
+        if self.channels_last:
+            images = images.movedim(-1, 1)
+        if not resized:
+            images = self.preprocess.resize_and_crop(images)
+        if self.training and self.augment is not None:
+            images = self.augment(images)
+        maps = self.backbone(self.preprocess.normalize(images))
+        if self.output == "grid":
+            return _as_map(maps).flatten(2).transpose(1, 2)
+        if self.output == "map":
+            return _as_map(maps)
+        return pool_features(maps, self.pool)
+
+    def train(self, mode=True):
+        super().train(mode)
+        for name, module in self.backbone.named_modules():
+            if name and _is_frozen(name, self.frozen):
+                module.eval()
+        return self
+
+
+class ClipStem(ImageStem):
+    """Clip batches ``(B, L, H, W, C)`` to ``(B, D)`` features of a video backbone."""
+
+    def __init__(self, backbone, preprocessing, *, pool="avg", augment=None, frozen=()):
+        super().__init__(
+            backbone, preprocessing, channels_last=False, pool=pool, augment=augment,
+            frozen=frozen,
+        )  # fmt: skip
+
+    def forward(self, clips, resized=False):
+        # (B, L, H, W, C) -> (B, C, L, H, W), the layout of torchvision's video models
+        return super().forward(clips.movedim(-1, 1), resized)
+
+
+class SequenceStem(nn.Module):
+    """NaN-padded clip sequences ``(B, T, L, H, W, C)`` to ``(B, T, D)`` feature sequences.
+
+    Only the real clips go through the clip stem; padding clips become NaN feature rows,
+    the padding the sequence heads read.
+    """
+
+    def __init__(self, clip_stem):
+        super().__init__()
+        self.clip_stem = clip_stem
+
+    @property
+    def augments(self):
+        return self.clip_stem.augments
+
+    def forward(self, sequences):
+        real = ~torch.isnan(sequences.flatten(2)[..., 0])
+        features = self.clip_stem(sequences[real])
+        padded = features.new_full((*real.shape, features.shape[-1]), float("nan"))
+        return padded.index_put((*real.nonzero(as_tuple=True),), features)
+
+
+def pool_features(outputs, pool):
+    """``(B, D)`` features of a backbone's outputs: maps pooled, token sequences averaged."""
+    if isinstance(outputs, tuple | list | dict):
+        raise ValueError(
+            "The backbone returns several outputs; pass a module that returns one tensor, or "
+            "choose a layer."
+        )
+    if outputs.ndim == 2:
+        return outputs
+    if outputs.ndim == 3:  # (B, tokens, D)
+        return outputs.mean(dim=1)
+    spatial = tuple(range(2, outputs.ndim))  # (B, D, [T,] h, w)
+    return outputs.mean(dim=spatial) if pool == "avg" else outputs.amax(dim=spatial)
+
+
+def _as_map(maps):
+    if maps.ndim != 4:
+        raise ValueError(
+            f"Dense features need a (B, D, h, w) feature map, but the layer gives shape "
+            f"{tuple(maps.shape)}; choose a convolutional layer (e.g. 'layer3' of a ResNet)."
+        )
+    return maps
+
+
+def _is_frozen(name, prefixes):
+    """Whether a parameter or layer is under one of the prefixes ("" freezes everything)."""
+    return any(
+        prefix == "" or name == prefix or name.startswith(prefix + ".") for prefix in prefixes
+    )
+
+
+class StandardAugment(nn.Module):
+    """Random crop after reflection padding by an eighth of the size, and horizontal flips.
+
+    Works on ``(B, C, H, W)`` images and ``(B, C, T, H, W)`` clips (one draw per clip), on the
+    device of the batch. ``flip=False`` keeps the orientation (digits, text).
+    """
+
+    def __init__(self, flip=True):
+        super().__init__()
+        self.flip = flip
+
+    def forward(self, images):
+        height, width = images.shape[-2:]
+        pad_h, pad_w = max(1, height // 8), max(1, width // 8)
+        flat = images.flatten(1, -3) if images.ndim == 5 else images
+        padded = F.pad(flat, (pad_w, pad_w, pad_h, pad_h), mode="reflect")
+        tops = torch.randint(0, 2 * pad_h + 1, (len(images),), device=images.device)
+        lefts = torch.randint(0, 2 * pad_w + 1, (len(images),), device=images.device)
+        rows = tops[:, None] + torch.arange(height, device=images.device)
+        cols = lefts[:, None] + torch.arange(width, device=images.device)
+        batch = torch.arange(len(images), device=images.device)[:, None, None]
+        cropped = padded.permute(0, 2, 3, 1)[batch, rows[:, :, None], cols[:, None, :]]
+        cropped = cropped.permute(0, 3, 1, 2)
+        if self.flip:
+            flips = torch.rand(len(images), device=images.device) < 0.5
+            cropped = torch.where(flips[:, None, None, None], cropped.flip(-1), cropped)
+        return cropped.reshape(images.shape)

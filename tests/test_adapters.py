@@ -1,0 +1,425 @@
+"""Adapters: backbones by name and from checkpoints, the three extractors, FineTune on all five
+heads. Nothing here touches the network: weights are random or checkpoints written in tmp_path,
+and inputs are small (32 x 32 images, 4-frame clips) so that torchvision's real architectures
+run in seconds on a CPU."""
+
+import copy
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from torch import nn
+
+from ncestimators import (
+    AllNCClassifier,
+    CeCoSegmenter,
+    ClusterFBSeparator,
+    CoFInAIRegressor,
+    DynamicPrototypeClassifier,
+)
+from ncestimators.adapters import (
+    BackboneFeatures,
+    ClipFeatures,
+    DenseFeatures,
+    FineTune,
+    downsample_labels,
+    upsample_labels,
+)
+from ncestimators.datasets import load_aqa_features, load_wtal_features, save_features
+
+pytest.importorskip("torchvision")
+
+CPU = {"device": "cpu"}
+
+
+@pytest.fixture(scope="module")
+def images():
+    """24 RGB images of 32 x 32 pixels in 3 classes: a bright square in a class's corner."""
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 120, (24, 32, 32, 3), dtype=np.uint8)
+    y = np.arange(24) % 3
+    for image, label in zip(X, y, strict=True):
+        corner = slice(0, 12) if label < 2 else slice(20, 32)
+        image[corner, slice(0, 12) if label == 0 else slice(20, 32)] = 255
+    return X, y
+
+
+def _checkpoint(tmp_path, name, seed, wrap=None):
+    torch.manual_seed(seed)
+    state = _resnet18().state_dict()
+    path = tmp_path / name
+    if path.suffix == ".safetensors":
+        from safetensors.torch import save_file
+
+        save_file(state, path)
+    else:
+        torch.save(state if wrap is None else {wrap: state}, path)
+    return path
+
+
+def _resnet18():
+    from torchvision.models import resnet18
+
+    return resnet18()
+
+
+# --- backbones and weights -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "wrap"),
+    [
+        ("plain.pt", None),
+        ("nested.pth", "state_dict"),
+        ("model.pth", "model"),
+        ("w.safetensors", None),
+    ],
+)
+def test_checkpoints_load_their_weights(images, tmp_path, name, wrap):
+    X, _ = images
+    first = _checkpoint(tmp_path, name, seed=1, wrap=wrap)
+    other = _checkpoint(tmp_path, "other.pt", seed=2)
+    features = BackboneFeatures(weights=first, **CPU).fit_transform(X)
+    again = BackboneFeatures(weights=str(first), **CPU).fit_transform(X)
+    different = BackboneFeatures(weights=other, **CPU).fit_transform(X)
+    np.testing.assert_array_equal(features, again)
+    assert not np.allclose(features, different)
+    assert features.shape == (24, 512) and features.dtype == np.float32
+
+
+def test_torchvision_weights_come_from_the_hub_cache_with_their_preprocessing(
+    images, tmp_path, monkeypatch
+):
+    X, _ = images
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+    with pytest.raises(ValueError, match=r"not on this machine.*put it at .*checkpoints"):
+        BackboneFeatures(weights="IMAGENET1K_V1", **CPU).fit(X)
+    (tmp_path / "checkpoints").mkdir()
+    cached = _checkpoint(tmp_path / "checkpoints", "resnet18-f37072fd.pth", seed=3)
+    extractor = BackboneFeatures(weights="DEFAULT", **CPU).fit(X)
+    assert extractor.stem_.preprocess.resize == (256,)
+    assert extractor.stem_.preprocess.crop == (224,)
+    # The same weights from a path keep the images' size: different inputs, other features.
+    same_weights = BackboneFeatures(weights=cached, **CPU).fit(X)
+    assert same_weights.stem_.preprocess.crop is None
+    assert torch.equal(
+        extractor.stem_.backbone.conv1.weight, same_weights.stem_.backbone.conv1.weight
+    )
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"backbone": "resnet1000"}, r"Unknown backbone 'resnet1000'.*'resnet18'"),
+        ({"backbone": "r3d_18"}, r"Unknown backbone 'r3d_18'"),
+        ({"weights": "IMAGENET9K"}, r"Unknown weights 'IMAGENET9K'.*IMAGENET1K_V1"),
+        ({"weights": "missing/file.pt"}, r"'missing/file.pt' does not exist"),
+        ({"layer": "layer9"}, r"layer='layer9' is not a submodule.*'layer4'"),
+        ({"backbone": "timm:no_such_net"}, r"Unknown timm backbone 'no_such_net'"),
+    ],
+)
+def test_bad_backbones_and_weights_say_what_to_fix(images, params, message):
+    with pytest.raises(ValueError, match=message):
+        BackboneFeatures(**{**CPU, **params}).fit(images[0])
+
+
+def test_a_checkpoint_of_another_architecture_lists_the_mismatched_keys(images, tmp_path):
+    path = tmp_path / "small.pt"
+    torch.save(nn.Linear(3, 2).state_dict(), path)
+    with pytest.raises(ValueError, match="does not fit the backbone: .* mismatched keys"):
+        BackboneFeatures(weights=path, **CPU).fit(images[0])
+
+
+def test_timm_backbones_and_custom_modules(images):
+    X, _ = images
+    timm_features = BackboneFeatures("timm:resnet18", **CPU).fit_transform(X)
+    assert timm_features.shape == (24, 512)
+    module = nn.Sequential(nn.Conv2d(3, 6, 3), nn.ReLU())
+    extractor = BackboneFeatures(module, pool="max", **CPU).fit(X)
+    assert extractor.transform(X).shape == (24, 6)
+    assert extractor.stem_.backbone is not module  # the user's module is copied
+
+
+# --- BackboneFeatures ----------------------------------------------------------------------------
+
+
+def test_every_image_form_gives_the_same_features(images, tmp_path):
+    from PIL import Image
+
+    X, _ = images
+    extractor = BackboneFeatures(**CPU).fit(X)
+    expected = extractor.transform(X)
+    paths = []
+    for index, image in enumerate(X):
+        paths.append(tmp_path / f"{index}.png")
+        Image.fromarray(image).save(paths[-1])
+    forms = {
+        "NCHW": X.transpose(0, 3, 1, 2),
+        "floats": X / np.float32(255),
+        "PIL": [Image.fromarray(image) for image in X],
+        "paths": [str(path) for path in paths],
+        "Series of paths": pd.Series(paths),
+    }
+    for form, images_ in forms.items():
+        np.testing.assert_allclose(extractor.transform(images_), expected, atol=1e-5, err_msg=form)
+
+
+def test_pandas_output_and_feature_names(images):
+    X, _ = images
+    extractor = BackboneFeatures(**CPU).set_output(transform="pandas").fit(X)
+    frame = extractor.transform(X)
+    assert isinstance(frame, pd.DataFrame) and frame.shape == (24, 512)
+    assert frame.columns[0] == "backbonefeatures0"
+
+
+def test_intermediate_layer_and_precision(images):
+    X, _ = images
+    layer2 = BackboneFeatures(layer="layer2", **CPU).fit_transform(X)
+    assert layer2.shape == (24, 128)
+    fp32 = BackboneFeatures(precision="fp32", random_state=0, **CPU).fit_transform(X)
+    bf16 = BackboneFeatures(precision="bf16", random_state=0, **CPU).fit_transform(X)
+    assert bf16.dtype == np.float32
+    np.testing.assert_allclose(bf16, fp32, rtol=0.1, atol=0.05)
+
+
+@pytest.mark.parametrize(
+    ("X", "message"),
+    [
+        (np.zeros((2, 8, 8, 5), np.uint8), "neither 1 nor 3 channels"),
+        (np.full((2, 8, 8, 3), 2.0), r"must lie in \[0, 1\]"),
+        (np.full((2, 8, 8, 3), np.nan), "NaN"),
+        (np.zeros((2, 8), np.uint8), "not a batch of images"),
+        (["nowhere.png"], "does not exist"),
+    ],
+)
+def test_bad_images_are_a_value_error(images, X, message):
+    extractor = BackboneFeatures(**CPU).fit(images[0])
+    with pytest.raises(ValueError, match=message):
+        extractor.transform(X)
+
+
+def test_pipeline_of_extractor_and_head_in_a_grid_search(images):
+    X, y = images
+    pipeline = make_pipeline(BackboneFeatures(**CPU), LogisticRegression(max_iter=200))
+    search = GridSearchCV(pipeline, {"logisticregression__C": [0.1, 1.0]}, cv=2).fit(X, y)
+    assert search.best_score_ > 1 / 3
+    head = make_pipeline(
+        BackboneFeatures(**CPU), DynamicPrototypeClassifier(max_epochs=3, random_state=0)
+    )
+    GridSearchCV(head, {"dynamicprototypeclassifier__prototype_dim": [2, 3]}, cv=2).fit(X, y)
+
+
+# --- DenseFeatures and labels on the feature grid ------------------------------------------------
+
+
+def test_dense_features_are_maps_for_ceco(images):
+    X, _ = images
+    maps = DenseFeatures(layer="layer2", **CPU).fit_transform(X)
+    assert maps.shape == (24, 4, 4, 128)
+    labels = downsample_labels(
+        np.repeat(np.arange(4), 8)[None, :, None] * np.ones((24, 1, 32)), (4, 4)
+    )
+    model = CeCoSegmenter(max_epochs=2, random_state=0).fit(maps, labels.astype(int))
+    assert upsample_labels(model.predict(maps), (32, 32)).shape == (24, 32, 32)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    labels=arrays(np.int64, (1, 6, 6), elements=st.integers(-1, 2)),
+    size=st.sampled_from([(1, 1), (2, 3), (3, 3), (6, 6)]),
+)
+def test_downsampled_labels_are_the_majority_of_each_cell(labels, size):
+    votes = downsample_labels(labels, size)
+    rows, cols = 6 // size[0], 6 // size[1]
+    for i in range(size[0]):
+        for j in range(size[1]):
+            cell = labels[0, i * rows : (i + 1) * rows, j * cols : (j + 1) * cols].ravel()
+            counted = cell[cell != -1]
+            if counted.size == 0:
+                assert votes[0, i, j] == -1
+            else:
+                values, counts = np.unique(counted, return_counts=True)
+                assert votes[0, i, j] == values[counts.argmax()]
+    np.testing.assert_array_equal(upsample_labels(votes, (6, 6))[0, ::rows, ::cols], votes[0])
+
+
+# --- ClipFeatures and saved features -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def videos():
+    rng = np.random.default_rng(0)
+    return [rng.integers(0, 256, (n, 16, 16, 3), dtype=np.uint8) for n in (8, 12, 3, 16, 9, 10)]
+
+
+def test_clip_features_count_clips_and_feed_the_sequence_heads(videos):
+    extractor = ClipFeatures(clip_len=4, **CPU).fit(videos)
+    clips = extractor.transform(videos)
+    assert [len(features) for features in clips] == [2, 3, 1, 4, 2, 2]
+    overlapping = ClipFeatures(clip_len=4, stride=2, **CPU).fit_transform(videos)
+    assert [len(features) for features in overlapping] == [3, 5, 1, 7, 3, 4]
+    CoFInAIRegressor(max_epochs=2, d_procedure=16, d_score=8, random_state=0).fit(
+        clips, np.arange(6.0)
+    )
+
+
+def test_video_files_need_a_decoder_or_say_so(videos, tmp_path):
+    import importlib.util
+
+    if importlib.util.find_spec("torchcodec") or importlib.util.find_spec("av"):
+        pytest.skip("a video decoder is installed")
+    path = tmp_path / "clip.mp4"
+    path.write_bytes(b"\x00")
+    with pytest.raises(ValueError, match="needs a decoder: pip install torchcodec"):
+        ClipFeatures(clip_len=4, **CPU).fit(videos).transform([str(path)])
+
+
+def test_saved_features_load_with_the_aqa_and_wtal_loaders(tmp_path):
+    rng = np.random.default_rng(0)
+    clips = [rng.standard_normal((n, 4)).astype(np.float32) for n in (3, 5)]
+    save_features(tmp_path / "aqa" / "swintx_avg_fps25_clip32", ["Ball_001", "Ball_002"], clips)
+    (tmp_path / "aqa" / "train.txt").write_text("name d e total\nBall_001 1 2 3\nBall_002 1 2 4\n")
+    loaded = load_aqa_features(tmp_path / "aqa", "Ball", "train")
+    for got, want in zip(loaded.X, clips, strict=True):
+        np.testing.assert_array_equal(got, want)
+    root = tmp_path / "thumos"
+    for stream in ("rgb", "flow"):
+        save_features(root / "features" / "train" / stream, ["v1", "v2"], clips)
+    (root / "split_train.txt").write_text("v1\nv2\n")
+    segments = {"segment": [1.0, 2.0], "label": "Jump"}
+    database = {name: {"subset": "train", "annotations": [segments]} for name in ("v1", "v2")}
+    (root / "gt.json").write_text(pd.Series({"database": database}).to_json())
+    data = load_wtal_features(root, "train")
+    np.testing.assert_array_equal(data.X[1], np.hstack([clips[1], clips[1]]))
+
+
+def test_save_features_refuses_what_it_cannot_write(tmp_path):
+    with pytest.raises(ValueError, match="one name per item"):
+        save_features(tmp_path, ["a"], [np.ones(2), np.ones(2)])
+    with pytest.raises(ValueError, match="distinct"):
+        save_features(tmp_path, ["a", "a"], [np.ones(2), np.ones(2)])
+    with pytest.raises(ValueError, match="contain no"):
+        save_features(tmp_path, ["../a"], [np.ones(2)])
+
+
+# --- FineTune ------------------------------------------------------------------------------------
+
+
+def _small_cnn():
+    return nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.Conv2d(8, 16, 3, stride=2)
+    )
+
+
+def _small_video_cnn():
+    return nn.Sequential(nn.Conv3d(3, 8, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool3d(1),
+                         nn.Flatten(), nn.Linear(8, 8))  # fmt: skip
+
+
+IMAGE_HEADS = {
+    "AllNCClassifier": AllNCClassifier(hidden_dims=(16,), projection_dim=8, max_epochs=3),
+    "DynamicPrototypeClassifier": DynamicPrototypeClassifier(hidden_dims=(16,), max_epochs=3),
+}
+
+
+@pytest.mark.parametrize("name", list(IMAGE_HEADS))
+@pytest.mark.parametrize("augment", [None, "standard"])
+def test_image_heads_fine_tune_end_to_end(images, name, augment):
+    X, y = images
+    head = IMAGE_HEADS[name].set_params(random_state=0, lr=0.01)
+    model = FineTune(head, backbone=_small_cnn(), augment=augment).fit(X, y)
+    first_layer = model.estimator_.net_.module_.stem.backbone[0].weight
+    assert not torch.equal(first_layer, _fresh_first_layer(model))
+    assert model.predict_proba(X).shape == (24, 3) and model.classes_.tolist() == [0, 1, 2]
+    assert 0 <= model.score(X, y) <= 1
+    loaded = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+
+
+def _fresh_first_layer(model):
+    return model.estimator_._stem.build().backbone[0].weight
+
+
+def test_frozen_layers_stay_bit_identical_and_the_rest_trains(images, tmp_path):
+    X, y = images
+    weights = _checkpoint(tmp_path, "start.pt", seed=0)
+    head = DynamicPrototypeClassifier(hidden_dims=(), max_epochs=2, random_state=0)
+    model = FineTune(
+        head, weights=weights, freeze=["conv1", "bn1", "layer1"], backbone_lr=1e-3
+    ).fit(X, y)
+    trained = model.estimator_.net_.module_.stem.backbone
+    fresh = model.estimator_._stem.build().backbone
+    for name, tensor in fresh.state_dict().items():
+        same = torch.equal(tensor, trained.state_dict()[name])
+        assert same == name.startswith(("conv1", "bn1", "layer1")), name
+    groups = model.estimator_.net_.optimizer_.param_groups
+    assert sorted(group["lr"] for group in groups) == [1e-3, head.lr]
+
+
+def test_all_frozen_is_a_linear_probe(images, tmp_path):
+    X, y = images
+    model = FineTune(
+        DynamicPrototypeClassifier(max_epochs=2, random_state=0),
+        weights=_checkpoint(tmp_path, "start.pt", seed=0),
+        freeze="all",
+    )
+    model.fit(X, y)
+    trained = model.estimator_.net_.module_.stem.backbone.state_dict()
+    for name, tensor in model.estimator_._stem.build().backbone.state_dict().items():
+        assert torch.equal(tensor, trained[name]), name
+
+
+def test_segmentation_fine_tunes_on_the_feature_grid_and_predicts_image_maps(images):
+    X, _ = images
+    y = (X.min(axis=-1) == 255).astype(int)  # the bright square
+    y[:, :, :2] = -1
+    model = FineTune(CeCoSegmenter(max_epochs=3, lr=0.01, random_state=0), backbone=_small_cnn())
+    model.fit(X, y)
+    assert model.predict(X).shape == (24, 32, 32)
+    assert model.predict_proba(X).shape == (24, 32, 32, 2)
+    assert model.score(X, y) > 0.5
+    assert model.iou_report(X, y)["iou"].notna().all()
+
+
+@pytest.mark.parametrize("head", ["CoFInAIRegressor", "ClusterFBSeparator"])
+def test_sequence_heads_fine_tune_a_clip_backbone(videos, head):
+    if head == "CoFInAIRegressor":
+        estimator = CoFInAIRegressor(d_procedure=8, d_score=4, max_epochs=2, random_state=0)
+        y = np.arange(6.0)
+    else:
+        estimator = ClusterFBSeparator(hidden_dim=8, n_clusters=3, max_epochs=2, random_state=0)
+        y = [0, 1, 0, 1, 2, 2]
+    model = FineTune(estimator, backbone=_small_video_cnn(), clip_len=4).fit(videos, y)
+    assert len(model.predict(videos)) == 6
+    trained = model.estimator_.net_.module_.stem.clip_stem.backbone[0].weight
+    fresh = model.estimator_._stem.build().clip_stem.backbone[0].weight
+    assert not torch.equal(trained, fresh)
+    if head == "ClusterFBSeparator":
+        assert set(model.localize(videos)["video"]) <= set(range(6))
+    else:
+        assert model.predict_grades(videos).shape == (6, 5)
+
+
+def test_fine_tune_with_a_torchvision_video_backbone(videos):
+    estimator = CoFInAIRegressor(d_procedure=8, d_score=4, max_epochs=1, random_state=0)
+    model = FineTune(estimator, backbone="r3d_18", clip_len=4).fit(videos, np.arange(6.0))
+    assert model.estimator_.n_features_in_ == 512
+
+
+def test_fine_tune_is_a_meta_estimator(images):
+    X, y = images
+    model = FineTune(DynamicPrototypeClassifier(max_epochs=1), backbone=_small_cnn())
+    assert not hasattr(model, "predict_grades") and hasattr(model, "predict_proba")
+    search = GridSearchCV(model, {"backbone_lr": [1e-3, 1e-2]}, cv=2).fit(X, y)
+    assert search.best_estimator_.predict(X).shape == (24,)
+    copy.deepcopy(search.best_estimator_)
+    assert Path(__file__).exists()
