@@ -5,7 +5,8 @@ Needs the ``vision`` extra (torchvision, timm): ``pip install "ncestimators[visi
 * :class:`BackboneFeatures`, :class:`DenseFeatures`, :class:`ClipFeatures`: scikit-learn
   transformers from images and videos to the features the heads read;
 * :func:`downsample_labels`, :func:`upsample_labels`: pixel labels to and from a feature grid;
-* :class:`FineTune`: a backbone trained end to end with any of the five heads.
+* :class:`FineTune`: a backbone trained end to end with any of the five heads;
+* :func:`extract_to_files`: extraction sharded over dask workers, one ``.npy`` file per item.
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
@@ -13,6 +14,7 @@ Needs the ``vision`` extra (torchvision, timm): ``pip install "ncestimators[visi
 from ._extractors import BackboneFeatures, ClipFeatures, DenseFeatures
 from ._fine_tune import FineTune
 from ._labels import downsample_labels, upsample_labels
+from ._sharding import extract_to_files
 
 __all__ = [
     "BackboneFeatures",
@@ -20,5 +22,6 @@ __all__ = [
     "DenseFeatures",
     "FineTune",
     "downsample_labels",
+    "extract_to_files",
     "upsample_labels",
 ]

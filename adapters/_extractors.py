@@ -20,7 +20,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
-from ncestimators._training import draw_seed, resolve_device, seeded
+from ncestimators._training import BatchLoader, draw_seed, resolve_device, seeded
 
 from ._backbones import build_backbone
 from ._media import (
@@ -86,7 +86,8 @@ class _FeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
             stem = stem.to(memory_format=torch.channels_last)  # what cuDNN convolutions prefer
         self.stem_ = stem.to(self.device_)
         dataset = self._dataset(X)
-        self._n_features_out = int(self._run(dataset[0][None], dataset.resized)[0].shape[-1])
+        first = dataset[np.arange(1)] if isinstance(dataset, _ImageArray) else dataset[0][None]
+        self._n_features_out = int(self._run(first, dataset.resized)[0].shape[-1])
         return self
 
     def transform(self, X):
@@ -104,13 +105,16 @@ class _FeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         """
         check_is_fitted(self)
         dataset = self._dataset(X)
-        loader = DataLoader(
-            dataset,
-            batch_size=self.batch_size,
-            num_workers=self.num_workers,
-            pin_memory=self.device_.startswith("cuda"),
-            collate_fn=_stack,
-        )
+        loader_options = {
+            "num_workers": self.num_workers,
+            "pin_memory": self.device_.startswith("cuda"),
+        }
+        if isinstance(dataset, _ImageArray):  # whole batches by one fancy-indexing call
+            loader = BatchLoader(dataset, self.batch_size, **loader_options)
+        else:
+            loader = DataLoader(
+                dataset, batch_size=self.batch_size, collate_fn=_stack, **loader_options
+            )
         batches = tqdm(loader, disable=not self.verbose, desc=type(self).__name__, unit="batch")
         outputs = [self._run(batch, dataset.resized) for batch in batches]
         return self._arrange(np.concatenate(outputs), dataset)
@@ -482,6 +486,12 @@ def image_dataset(X, preprocess):
 
 
 class _ImageArray(Dataset):
+    """Batches of an image array, indexed by arrays of positions: ``(B, C, H, W)`` tensors.
+
+    Channels-last images stay channels last in memory (a permuted view), which is also the
+    layout the CPU's convolution kernels prefer.
+    """
+
     resized = False
 
     def __init__(self, images, channels_last):
@@ -491,9 +501,9 @@ class _ImageArray(Dataset):
     def __len__(self):
         return len(self.images)
 
-    def __getitem__(self, index):
-        image = torch.from_numpy(np.array(self.images[index], dtype=self.images.dtype))
-        return image.movedim(-1, 0) if self.channels_last else image
+    def __getitem__(self, indices):
+        batch = torch.from_numpy(self.images[indices])  # fancy indexing copies, also from memmaps
+        return batch.permute(0, 3, 1, 2) if self.channels_last else batch
 
 
 class _ImageFiles(Dataset):

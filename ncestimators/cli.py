@@ -1,4 +1,4 @@
-"""The ``ncestimators`` command line: ``ncestimators info``."""
+"""The ``ncestimators`` command line: ``demo``, ``bench`` and ``info``."""
 
 # SPDX-License-Identifier: BSD-3-Clause
 
@@ -28,9 +28,39 @@ def _parser():
         description="Neural-collapse, prototype and optimal-transport heads for scikit-learn.",
     )
     commands = parser.add_subparsers(dest="command")
+    demo = commands.add_parser(
+        "demo", help="fit the five estimators against baselines and write a visual report"
+    )
+    demo.add_argument(
+        "--output", default="ncestimators-demo", help="folder of the report (default: %(default)s)"
+    )
+    demo.add_argument("--quick", action="store_true", help="smaller data and fewer epochs")
+    demo.set_defaults(run=_demo)
+    bench = commands.add_parser(
+        "bench", help="run examples/benchmarks/ and rewrite examples/benchmarks/RESULTS.md"
+    )
+    bench.add_argument("--quick", action="store_true", help="one seed or repeat per script")
+    bench.add_argument("--scripts", help="folder of the scripts (default: the checkout's)")
+    bench.add_argument("--output", help="file to write (default: RESULTS.md beside the scripts)")
+    bench.set_defaults(run=_bench)
     info = commands.add_parser("info", help="print versions and the device training would use")
     info.set_defaults(run=_info)
     return parser
+
+
+def _demo(arguments):
+    from ._demo import run_demo
+
+    run_demo(arguments.output, quick=arguments.quick)
+    return 0
+
+
+def _bench(arguments):
+    from ._bench import run_benchmarks
+
+    path = run_benchmarks(arguments.scripts, arguments.output, quick=arguments.quick)
+    print(f"Wrote {path}")
+    return 0
 
 
 def _info(arguments):

@@ -33,11 +33,15 @@ class SphereHead(nn.Module):
         self.epoch = 0
 
     def forward(self, inputs):
-        embeddings = F.normalize(self.encoder(inputs), dim=1)
+        embeddings = self.embed(inputs)
         class_cosines = embeddings @ self.prototypes[self.assignment].T
         if self.training:
             return class_cosines, embeddings, self.representatives
         return class_cosines
+
+    def embed(self, inputs):
+        """Points on the unit sphere."""
+        return F.normalize(self.encoder(inputs), dim=1)
 
     def start_epoch(self, epoch, max_epochs):
         self.epoch = epoch

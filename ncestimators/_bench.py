@@ -1,0 +1,102 @@
+"""``ncestimators bench``: run the benchmark scripts and rewrite RESULTS.md from their output."""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import datetime
+import importlib.metadata
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+__all__ = ["BENCHMARKS", "run_benchmarks"]
+
+# script: (what it measures, its full-run arguments, its --quick arguments)
+BENCHMARKS = {
+    "bench_allnc.py": ("AllNCClassifier on long-tailed digits", [], ["--seeds", "1"]),
+    "bench_dynamic_prototype.py": (
+        "DynamicPrototypeClassifier: dynamic vs static assignment",
+        [],
+        ["--seeds", "1"],
+    ),
+    "bench_cofinai.py": (
+        "CoFInAIRegressor against mean-pooled baselines, and Table 3",
+        [],
+        ["--seeds", "1", "--rg-seeds", "1"],
+    ),
+    "bench_clusterfb.py": ("ClusterFBSeparator (CASE): Tables 4-6", [], ["--seeds", "1"]),
+    "bench_ceco.py": ("CeCoSegmenter: CE vs CE + center collapse", [], ["--seeds", "1"]),
+    "bench_ot.py": ("ncestimators.ot against POT", [], ["--repeats", "5"]),
+    "bench_overhead.py": ("Training overhead and predict throughput", [], ["--repeats", "1"]),
+    "bench_adapters.py": (
+        "Adapters: fine-tuning on digit images, extraction and fine-tuning speed",
+        [],
+        ["--seeds", "1", "--repeats", "1"],
+    ),
+}
+_VERSIONS = ("torch", "scikit-learn", "skorch", "numpy", "scipy", "pandas")
+
+
+def default_scripts_dir():
+    """``examples/benchmarks`` of the checkout this package runs from (editable installs)."""
+    return Path(__file__).resolve().parents[1] / "examples" / "benchmarks"
+
+
+def run_benchmarks(scripts_dir=None, output=None, *, quick=False, benchmarks=BENCHMARKS):
+    """Run every benchmark script and write RESULTS.md; return its path.
+
+    Each script runs in a fresh Python process (so that one cannot warm up another); its
+    markdown output goes into RESULTS.md under a heading, with its command line and wall time,
+    after a header that names the machine, the date and the versions.
+    """
+    scripts_dir = Path(scripts_dir) if scripts_dir is not None else default_scripts_dir()
+    missing = [name for name in benchmarks if not (scripts_dir / name).is_file()]
+    if missing:
+        raise FileNotFoundError(
+            f"No benchmark scripts {missing} in {scripts_dir}. ncestimators bench runs the "
+            "scripts of a source checkout: run it from an editable install (pip install -e .) "
+            "or pass --scripts examples/benchmarks."
+        )
+    output = Path(output) if output is not None else scripts_dir / "RESULTS.md"
+    sections = []
+    for name, (title, full, reduced) in benchmarks.items():
+        arguments = reduced if quick else full
+        command = [sys.executable, str(scripts_dir / name), *arguments]
+        print(f"running {name} {' '.join(arguments)}".rstrip(), flush=True)
+        start = time.perf_counter()
+        completed = subprocess.run(command, capture_output=True, text=True, cwd=scripts_dir)
+        seconds = time.perf_counter() - start
+        if completed.returncode != 0:
+            raise RuntimeError(
+                f"{name} failed with exit code {completed.returncode}:\n{completed.stderr[-2000:]}"
+            )
+        shown = " ".join(["python", f"examples/benchmarks/{name}", *arguments])
+        sections.append(
+            f"## {title}\n\n`{shown}`, {seconds:.0f} s.\n\n{completed.stdout.strip()}\n"
+        )
+    output.write_text(_header(quick) + "\n".join(sections), encoding="utf-8")
+    return output
+
+
+def _header(quick):
+    versions = ", ".join(f"{name} {importlib.metadata.version(name)}" for name in _VERSIONS)
+    cpu = platform.processor() or platform.machine()
+    mode = (
+        "quick (one seed or repeat each: a smoke run, not the recorded numbers)"
+        if quick
+        else ("full")
+    )
+    return (
+        "# Benchmark results\n\n"
+        "Written by `ncestimators bench`: every script under `examples/benchmarks/`, run in its "
+        "own process, its output below as it printed it. Regenerate with `ncestimators bench` "
+        "(`--quick` for a smoke run). What the numbers mean, and what did not reproduce, is in "
+        "the `results_*.md` files beside this one. Test data is never used for a choice.\n\n"
+        f"* Date: {datetime.date.today().isoformat()}; mode: {mode}.\n"
+        f"* Machine: {cpu}, {os.cpu_count()} CPUs, {platform.platform()}; Python "
+        f"{platform.python_version()}.\n"
+        f"* Versions: {versions}.\n"
+        f"* Threads: OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}.\n\n"
+    )
