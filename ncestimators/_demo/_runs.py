@@ -112,7 +112,7 @@ def allnc(quick, random_state=0):
     data = load_digits_lt(imbalance_ratio=50, random_state=random_state)
     scaler = StandardScaler().fit(data.X_train)
     X_train, X_test = scaler.transform(data.X_train), scaler.transform(data.X_test)
-    params = _params(random_state, quick, quick_epochs=20)
+    params = _params(random_state, quick, quick_epochs=40)
     ours = _with_bar(AllNCClassifier(**params), "AllNC")
     plain = _with_bar(AllNCClassifier(**params, **PLAIN_CE), "AllNC, plain CE")
     baseline = LogisticRegression(max_iter=2000, class_weight="balanced")
@@ -164,7 +164,7 @@ def dynamic_prototype(quick, random_state=0):
     data = load_digits_lt(imbalance_ratio=1, random_state=random_state)
     scaler = StandardScaler().fit(data.X_train)
     X_train, X_test = scaler.transform(data.X_train), scaler.transform(data.X_test)
-    params = {"prototype_dim": 2, **_params(random_state, quick, quick_epochs=15)}
+    params = {"prototype_dim": 2, **_params(random_state, quick, quick_epochs=30)}
     ours = _with_bar(DynamicPrototypeClassifier(**params), "DL2PA")
     static = _with_bar(DynamicPrototypeClassifier(assignment="static", **params), "DL2PA, static")
     baseline = LogisticRegression(max_iter=2000)
@@ -200,7 +200,7 @@ def cofinai(quick, random_state=0):
     """Coarse-to-fine scoring vs ridge regression on mean-pooled clips, and without GPM."""
     X, y = make_aqa_sequences(n_videos=90 if quick else 300, random_state=random_state)
     n_train = len(y) * 2 // 3
-    params = _params(random_state, quick, quick_epochs=20)
+    params = _params(random_state, quick, quick_epochs=40)
     ours = _with_bar(CoFInAIRegressor(**params), "CoFInAI")
     ablated = _with_bar(CoFInAIRegressor(grade_parsing=False, **params), "CoFInAI, w/o GPM")
     pooled = np.stack([clips.mean(axis=0) for clips in X])
@@ -231,7 +231,7 @@ def clusterfb(quick, random_state=0):
     """CASE vs its two-branch baseline (clustering off) vs per-snippet logistic regression."""
     X, y, segments = make_wtal_videos(n_videos=60 if quick else 200, random_state=random_state)
     n_train = len(X) * 3 // 4
-    params = _params(random_state, quick, quick_epochs=10)
+    params = _params(random_state, quick, quick_epochs=20)
     ours = _with_bar(ClusterFBSeparator(**params), "CASE")
     ablated = _with_bar(
         ClusterFBSeparator(lambda_cluster=0.0, lambda_cluster_cls=0.0, **params),
@@ -284,7 +284,7 @@ def ceco(quick, random_state=0):
         n_images=30 if quick else 80, imbalance=200, random_state=random_state
     )
     n_train = len(X) * 3 // 4
-    params = _params(random_state, quick, quick_epochs=15)
+    params = _params(random_state, quick, quick_epochs=40)
     ours = _with_bar(CeCoSegmenter(**params), "CeCo")
     plain = _with_bar(CeCoSegmenter(lambda_center=0.0, **params), "CeCo, λ = 0")
     seconds = _timed_fit(ours, X[:n_train], y[:n_train])
