@@ -137,8 +137,9 @@ class FineTune(MetaEstimatorMixin, BaseEstimator):
     Notes
     -----
     The network is ``head(backbone(preprocess(X)))``; everything the estimator does around
-    it (seeding, held-out early stopping, warm start, devices) applies unchanged. Training
-    runs in float32.
+    it (seeding, held-out early stopping, warm start, devices, an ``accelerator`` for several
+    GPUs) applies unchanged. Training runs in float32 unless the accelerator asks for mixed
+    precision.
 
     Examples
     --------

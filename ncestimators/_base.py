@@ -3,6 +3,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 
 import copy
+import os
 import warnings
 from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
@@ -10,7 +11,7 @@ from numbers import Integral, Real
 import torch
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils import check_consistent_length
-from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, RealNotInt, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNet
 from skorch.callbacks import EarlyStopping, ProgressBar
@@ -20,6 +21,7 @@ from skorch.utils import to_device
 from ._inputs import check_features, check_positions, check_sequences, encode_classes
 from ._training import (
     OPTIMIZERS,
+    AcceleratedNet,
     ArrayDataset,
     BatchLoader,
     EpochHooks,
@@ -107,6 +109,7 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
         "validation_fraction": [Interval(RealNotInt, 0, 1, closed="neither"), None],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "warm_start": ["boolean"],
+        "accelerator": [HasMethods(["prepare", "unwrap_model"]), None],
     }
 
     _input_kind = "features"
@@ -192,11 +195,15 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
         if check_input:
             X = self._validated_input(X)
         net, network = self.net_, self.net_.module_
+        device = net.device if self.accelerator is None else self.accelerator.device
+        # Every process predicts all of X: NeuralNet's own iterator, not one the accelerator
+        # would shard between processes.
+        batches = NeuralNet.get_iterator(net, net.get_dataset(self._dataset(X)), training=False)
         network.eval()
         with torch.inference_mode():
             return [
-                to_cpu(network.run(method, to_device(unpack_data(batch)[0], net.device)))
-                for batch in net.get_iterator(net.get_dataset(self._dataset(X)), training=False)
+                to_cpu(network.run(method, to_device(unpack_data(batch)[0], device)))
+                for batch in batches
             ]
 
     def _validated_input(self, X):
@@ -215,7 +222,7 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
         with seeded(seed):
             net = self._make_net(device, seed).initialize()
             if previous is not None:
-                net.module_.load_state_dict(previous.module_.state_dict())
+                _unwrapped(net.module_).load_state_dict(_unwrapped(previous.module_).state_dict())
                 net.criterion_.load_state_dict(previous.criterion_.state_dict())
                 net.history_ = previous.history_
             net.partial_fit(self._dataset(X, y), y)
@@ -276,7 +283,7 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
         if self.optimizer == "sgd":
             optimizer_params["optimizer__momentum"] = 0.9
         stem = None if self._stem is None else self._stem.build()
-        return NeuralNet(
+        return self._net_class()(
             module=Network(self._build_module(self.n_features_in_), stem),
             criterion=self._build_criterion(),
             optimizer=OPTIMIZERS[self.optimizer],
@@ -284,24 +291,68 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,
             dataset=ArrayDataset,
-            iterator_train=BatchLoader,
-            iterator_valid=BatchLoader,
             iterator_train__shuffle=True,
             train_split=train_split,
             callbacks=callbacks,
-            device=device,
             verbose=int(self.verbose),
+            **self._placement(device),
             **optimizer_params,
             **collate,
             **({} if self._stem is None else self._stem.net_params()),
         )
 
+    def _net_class(self):
+        return NeuralNet if self.accelerator is None else AcceleratedNet
+
+    def _placement(self, device):
+        """Where and how batches go: our batch loaders on ``device``, or the accelerator's way.
+
+        The accelerator shards and places the batches itself, which needs loaders of single
+        samples (it re-batches them per process); ``device`` is then unused.
+        """
+        if self.accelerator is None:
+            return {"device": device, "iterator_train": BatchLoader, "iterator_valid": BatchLoader}
+        placement = {
+            "device": None,
+            "accelerator": self.accelerator,
+            # skorch hands a non-default sink every epoch table, whatever verbose says.
+            "callbacks__print_log__sink": self.accelerator.print if self.verbose else _silent,
+        }
+        if self.accelerator.num_processes > 1:
+            placement["history"] = _distributed_history(self.accelerator)
+        return placement
+
     def __sklearn_is_fitted__(self):
         return hasattr(self, "net_")
 
 
+def _unwrapped(module):
+    """A module without the DistributedDataParallel wrapper an accelerator may have added."""
+    if isinstance(module, torch.nn.parallel.DistributedDataParallel):
+        return module.module
+    return module
+
+
+def _distributed_history(accelerator):
+    """skorch's history shared by the processes, so that they agree on when to stop early."""
+    from skorch.history import DistributedHistory
+    from torch.distributed import TCPStore
+
+    # The launcher (torchrun, accelerate launch) sets the rendezvous address; the store takes
+    # the next port.
+    store = TCPStore(
+        os.environ["MASTER_ADDR"],
+        int(os.environ["MASTER_PORT"]) + 1,
+        world_size=accelerator.num_processes,
+        is_master=accelerator.is_main_process,
+    )
+    return DistributedHistory(
+        store=store, rank=accelerator.process_index, world_size=accelerator.num_processes
+    )
+
+
 def _silent(*args, **kwargs):
-    """Sink for skorch's early-stopping message; the epoch table already shows the best epoch."""
+    """Sink for skorch messages that are not wanted: early stopping's, silenced epoch tables."""
 
 
 def check_hidden_dims(hidden_dims):

@@ -309,7 +309,8 @@ class PositionDataset(Dataset):
     """Batches of images as ``(features (B, P, D) float32, targets (B, P) int64)`` arrays.
 
     Indexed with an array of image indices per batch (the base's ``BatchLoader``), so that only
-    the images of the current batch are read, also from a memory map, and converted to float32.
+    the images of the current batch are read, also from a memory map, and converted to float32;
+    an integer index gives one image (the loaders of single samples that accelerate needs).
     Without targets (prediction), every target is ``IGNORED``.
     """
 
@@ -321,6 +322,9 @@ class PositionDataset(Dataset):
         return len(self.positions)
 
     def __getitem__(self, indices):
+        if np.ndim(indices) == 0:
+            features, targets = self[np.array([indices])]
+            return features[0], targets[0]
         features = self.positions.batch(indices)
         if self.targets is None:
             return features, np.full((len(features), self.positions.n_positions), IGNORED)

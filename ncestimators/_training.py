@@ -8,13 +8,16 @@ import warnings
 import numpy as np
 import torch
 from sklearn.model_selection import train_test_split
+from skorch import NeuralNet
 from skorch.callbacks import Callback
 from skorch.dataset import Dataset
+from skorch.hf import AccelerateMixin
 from torch import nn
 from torch.utils.data import (
     DataLoader,
     Sampler,
     Subset,
+    default_collate,
     default_convert,
 )
 
@@ -49,6 +52,24 @@ class EpochHooks(Callback):
             if hasattr(owner, "end_epoch"):
                 for key, value in (owner.end_epoch() or {}).items():
                     net.history.record(key, value)
+
+
+class AcceleratedNet(AccelerateMixin, NeuralNet):
+    """skorch's net under a Hugging Face ``Accelerator``: one fit over several devices.
+
+    The loss modules have no parameters, so they are not handed to the accelerator (under
+    several CPU processes, accelerate would wrap them in DistributedDataParallel, which refuses
+    modules without parameters).
+    """
+
+    def _initialize_accelerator(self):
+        criteria = {name: getattr(self, name + "_") for name in self._criteria}
+        for name in criteria:
+            setattr(self, name + "_", None)
+        super()._initialize_accelerator()
+        for name, criterion in criteria.items():
+            setattr(self, name + "_", criterion)
+        return self
 
 
 class Network(nn.Module):
@@ -179,9 +200,10 @@ def crop_padding_collate(batch):
 
     Steps are ``(D,)`` feature vectors or larger (a clip of frames); a padding step is all NaN.
     Videos in one data set differ a lot in length; cropping each batch to its longest member keeps
-    the cost proportional to the real number of time steps.
+    the cost proportional to the real number of time steps. ``batch`` is what
+    :class:`BatchLoader` fetches, or a list of samples (the loaders of the accelerate path).
     """
-    inputs, *rest = default_convert(batch)
+    inputs, *rest = default_collate(batch) if isinstance(batch, list) else default_convert(batch)
     observed = ~torch.isnan(inputs.flatten(2)[..., 0])
     length = int(observed.any(dim=0).nonzero().max()) + 1
     return (inputs[:, :length], *rest)

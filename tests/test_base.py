@@ -49,6 +49,7 @@ class SoftmaxRegression(ClassifierMixin, TorchEstimatorBase):
         validation_fraction=None,
         n_iter_no_change=10,
         warm_start=False,
+        accelerator=None,
     ):
         self.max_epochs = max_epochs
         self.batch_size = batch_size
@@ -62,6 +63,7 @@ class SoftmaxRegression(ClassifierMixin, TorchEstimatorBase):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.warm_start = warm_start
+        self.accelerator = accelerator
 
     def predict_proba(self, X):
         return torch.softmax(self._forward(X), dim=1).numpy()

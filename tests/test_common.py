@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from accelerate import Accelerator
 from sklearn.model_selection import GridSearchCV
 from sklearn.utils.estimator_checks import check_param_validation, estimator_checks_generator
 
@@ -327,6 +328,7 @@ _COMMON_CHANGES = {
     "callbacks": [],
     "validation_fraction": 0.25,
     "n_iter_no_change": 3,
+    "accelerator": Accelerator(cpu=True),
 }
 CHANGES = {
     "DynamicPrototypeClassifier": {

@@ -124,6 +124,13 @@ class AllNCClassifier(ClassifierMixin, TorchEstimatorBase):
         fresh network instead, with a :class:`~ncestimators.exceptions.WarmStartWarning`;
         other parameters take effect on the current network.
 
+    accelerator : accelerate.Accelerator, default=None
+        Train under a Hugging Face ``Accelerator``: one fit over several GPUs or processes
+        (launched with ``accelerate launch`` or ``torchrun``), or mixed precision. The
+        accelerator places the network and the batches, so ``device`` is not used; the
+        processes share one history, so early stopping agrees between them, and each process
+        predicts on all of X. See the README's "Scale out".
+
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
@@ -320,6 +327,7 @@ class AllNCClassifier(ClassifierMixin, TorchEstimatorBase):
         validation_fraction=None,
         n_iter_no_change=10,
         warm_start=False,
+        accelerator=None,
     ):
         self.hidden_dims = hidden_dims
         self.projection_dim = projection_dim
@@ -343,6 +351,7 @@ class AllNCClassifier(ClassifierMixin, TorchEstimatorBase):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.warm_start = warm_start
+        self.accelerator = accelerator
 
     def decision_function(self, X):
         """Classifier logits on the clean features.

@@ -146,6 +146,13 @@ class CoFInAIRegressor(RegressorMixin, TorchEstimatorBase):
         weights, ``subgrade_scale``, ``dropout``, ``clip_crop``, ``score_range``, ...) take
         effect on the current network.
 
+    accelerator : accelerate.Accelerator, default=None
+        Train under a Hugging Face ``Accelerator``: one fit over several GPUs or processes
+        (launched with ``accelerate launch`` or ``torchrun``), or mixed precision. The
+        accelerator places the network and the batches, so ``device`` is not used; the
+        processes share one history, so early stopping agrees between them, and each process
+        predicts on all of X. See the README's "Scale out".
+
     Attributes
     ----------
     score_range_ : tuple of (float, float)
@@ -363,6 +370,7 @@ class CoFInAIRegressor(RegressorMixin, TorchEstimatorBase):
         validation_fraction=None,
         n_iter_no_change=10,
         warm_start=False,
+        accelerator=None,
     ):
         self.n_grades = n_grades
         self.n_subgrades = n_subgrades
@@ -391,6 +399,7 @@ class CoFInAIRegressor(RegressorMixin, TorchEstimatorBase):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.warm_start = warm_start
+        self.accelerator = accelerator
 
     def predict(self, X):
         """Predict quality scores: the expected score over grades and sub-grades.

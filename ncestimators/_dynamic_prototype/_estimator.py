@@ -109,6 +109,13 @@ class DynamicPrototypeClassifier(ClassifierMixin, TorchEstimatorBase):
         :class:`~ncestimators.exceptions.WarmStartWarning`; other parameters take effect on
         the current network.
 
+    accelerator : accelerate.Accelerator, default=None
+        Train under a Hugging Face ``Accelerator``: one fit over several GPUs or processes
+        (launched with ``accelerate launch`` or ``torchrun``), or mixed precision. The
+        accelerator places the network and the batches, so ``device`` is not used; the
+        processes share one history, so early stopping agrees between them, and each process
+        predicts on all of X. See the README's "Scale out".
+
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
@@ -246,6 +253,7 @@ class DynamicPrototypeClassifier(ClassifierMixin, TorchEstimatorBase):
         validation_fraction=None,
         n_iter_no_change=10,
         warm_start=False,
+        accelerator=None,
     ):
         self.prototype_dim = prototype_dim
         self.hidden_dims = hidden_dims
@@ -266,6 +274,7 @@ class DynamicPrototypeClassifier(ClassifierMixin, TorchEstimatorBase):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.warm_start = warm_start
+        self.accelerator = accelerator
 
     def decision_function(self, X):
         """Cosine between each sample's embedding and each class's assigned prototype.
