@@ -222,18 +222,9 @@ class FineTune(MetaEstimatorMixin, BaseEstimator):
             estimator = self.estimator_.set_params(**self.estimator.get_params())
         else:
             estimator = clone(self.estimator)
-        estimator._stem = BackboneStem(
-            kind=estimator._input_kind,
-            backbone=self.backbone,
-            weights=self.weights,
-            layer=self.layer,
-            pool=self.pool,
-            backbone_lr=self.backbone_lr,
-            freeze=self.freeze,
-            augment=self.augment,
-            clip_len=self.clip_len,
-            stride=self.stride or self.clip_len,
-        )
+        settings = self.get_params(deep=False)
+        del settings["estimator"]
+        estimator._stem = BackboneStem(estimator._input_kind, settings)
         self.estimator_ = estimator.fit(X, y, **fit_params)
         return self
 
@@ -283,34 +274,27 @@ class BackboneStem:
 
     ``kind`` is the estimator's input kind: "features" heads read pooled image features,
     "positions" heads the cells of a feature map, "sequences" heads per-clip features.
-    Validation probes the backbone once to learn its feature dimension (and feature grid).
-    Two stems are equal when their settings are, so that a warm start goes on with the same
-    backbone.
+    ``settings`` are FineTune's parameters but the estimator. Validation probes the backbone
+    once to learn its feature dimension (and feature grid). Two stems are equal when their kind
+    and settings are, so that a warm start goes on with the same backbone.
     """
 
-    def __init__(
-        self, *, kind, backbone, weights, layer, pool, backbone_lr, freeze, augment, clip_len,
-        stride,
-    ):  # fmt: skip
+    def __init__(self, kind, settings):
         self.kind = kind
-        self.backbone = backbone
-        self.weights = weights
-        self.layer = layer
-        self.pool = pool
-        self.backbone_lr = backbone_lr
-        self.freeze = freeze
-        self.augment = augment
-        self.clip_len = clip_len
-        self.stride = stride
+        self.settings = settings
         self.channels_last = True
 
     def __eq__(self, other):
-        return isinstance(other, BackboneStem) and self._settings() == other._settings()
+        same = isinstance(other, BackboneStem) and self.kind == other.kind
+        return same and self.settings == other.settings
 
-    def _settings(self):
-        return tuple(
-            value for key, value in vars(self).items() if key not in {"channels_last", "grid"}
-        )
+    @property
+    def clip_len(self):
+        return self.settings["clip_len"]
+
+    @property
+    def stride(self):
+        return self.settings["stride"] or self.clip_len
 
     def validate(self, estimator, X, *, reset):
         """Raw input as the network reads it; with ``reset``, set the head's feature count."""
@@ -334,30 +318,31 @@ class BackboneStem:
 
     def build(self):
         """The backbone with its preprocessing, as a fresh module."""
-        video = self.kind == "sequences"
-        layer = self.layer
-        if layer is None and self.kind == "positions" and isinstance(self.backbone, str):
+        settings, video = self.settings, self.kind == "sequences"
+        layer = settings["layer"]
+        if layer is None and self.kind == "positions" and isinstance(settings["backbone"], str):
             layer = _DENSE_LAYER
         backbone, preprocessing = build_backbone(
-            self.backbone, self.weights, layer=layer, video=video
+            settings["backbone"], settings["weights"], layer=layer, video=video
         )
-        frozen = _frozen_prefixes(self.freeze)
-        augment = _AUGMENTATIONS[self.augment]() if isinstance(self.augment, str) else self.augment
+        augment = settings["augment"]
+        options = {
+            "pool": settings["pool"],
+            "augment": _AUGMENTATIONS[augment]() if isinstance(augment, str) else augment,
+            "frozen": _frozen_prefixes(settings["freeze"]),
+        }
         if video:
-            return SequenceStem(
-                ClipStem(backbone, preprocessing, pool=self.pool, augment=augment, frozen=frozen)
-            )
+            return SequenceStem(ClipStem(backbone, preprocessing, **options))
         output = "grid" if self.kind == "positions" else "pooled"
         return ImageStem(
-            backbone, preprocessing, channels_last=self.channels_last, output=output,
-            pool=self.pool, augment=augment, frozen=frozen,
-        )  # fmt: skip
+            backbone, preprocessing, channels_last=self.channels_last, output=output, **options
+        )
 
     def net_params(self):
         """Extra skorch net parameters: the backbone's own learning rate."""
-        if self.backbone_lr is None:
+        if self.settings["backbone_lr"] is None:
             return {}
-        return {"optimizer__param_groups": [("stem.*", {"lr": self.backbone_lr})]}
+        return {"optimizer__param_groups": [("stem.*", {"lr": self.settings["backbone_lr"]})]}
 
     def _images(self, X):
         if is_image_collection(X):

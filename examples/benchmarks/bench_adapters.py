@@ -30,6 +30,7 @@ import time
 
 import numpy as np
 import torch
+from bench_overhead import seconds  # the sibling script; its folder is on sys.path
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import balanced_accuracy_score
 from sklearn.pipeline import make_pipeline
@@ -103,15 +104,6 @@ def quality(seeds, imbalance):
         )
 
 
-def median_seconds(function, repeats):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
-
-
 def speed(repeats, n_images=128, batch=32):
     from torchvision.models import resnet18
 
@@ -131,8 +123,8 @@ def speed(repeats, n_images=128, batch=32):
                 inputs = torch.from_numpy(images[start : start + batch]).permute(0, 3, 1, 2)
                 model((inputs.float() / 255 - mean) / std)
 
-    ours = n_images / median_seconds(lambda: extractor.transform(images), repeats)
-    hand = n_images / median_seconds(hand_extraction, repeats)
+    ours = n_images / seconds(lambda: extractor.transform(images), repeats)
+    hand = n_images / seconds(hand_extraction, repeats)
 
     def fine_tune():
         head = DynamicPrototypeClassifier(max_epochs=1, batch_size=batch, device="cpu")
@@ -153,8 +145,8 @@ def speed(repeats, n_images=128, batch=32):
             loss.backward()
             optimizer.step()
 
-    fit_seconds = median_seconds(fine_tune, repeats)
-    loop_seconds = median_seconds(hand_training, repeats)
+    fit_seconds = seconds(fine_tune, repeats)
+    loop_seconds = seconds(hand_training, repeats)
     print(
         f"\nCPU: {platform.processor() or platform.machine()}, torch {torch.__version__} with "
         f"{torch.get_num_threads()} threads; resnet18, {n_images} images of 224 x 224, batch "

@@ -92,6 +92,10 @@ class EpochBar(Callback):
         self.bar_.close()
 
 
+def _balanced_accuracy(model, X, y):
+    return balanced_accuracy_score(y, model.predict(X))
+
+
 def _params(random_state, quick, *, quick_epochs):
     """The estimator's defaults (fewer epochs in a quick run) and the demo's seed."""
     return {"random_state": random_state, **({"max_epochs": quick_epochs} if quick else {})}
@@ -120,18 +124,15 @@ def allnc(quick, random_state=0):
     for model in (plain, baseline):
         model.fit(X_train, data.y_train)
 
-    def score(model):
-        return balanced_accuracy_score(data.y_test, model.predict(X_test))
-
     return Run(
         estimator="AllNCClassifier",
         data="digits, long-tailed 50:1 (real)",
         metric="balanced accuracy",
-        ours=score(ours),
+        ours=_balanced_accuracy(ours, X_test, data.y_test),
         baseline="LogisticRegression(class_weight='balanced')",
-        baseline_score=score(baseline),
+        baseline_score=_balanced_accuracy(baseline, X_test, data.y_test),
         ablation="plain cross-entropy",
-        ablation_score=score(plain),
+        ablation_score=_balanced_accuracy(plain, X_test, data.y_test),
         fit_seconds=seconds,
         plot={
             "means": {
@@ -172,19 +173,16 @@ def dynamic_prototype(quick, random_state=0):
     for model in (static, baseline):
         model.fit(X_train, data.y_train)
 
-    def score(model):
-        return balanced_accuracy_score(data.y_test, model.predict(X_test))
-
     embeddings = ours._forward(X_test, method="embed").numpy()
     return Run(
         estimator="DynamicPrototypeClassifier",
         data="digits on a circle, d = 2 (real)",
         metric="balanced accuracy",
-        ours=score(ours),
+        ours=_balanced_accuracy(ours, X_test, data.y_test),
         baseline="LogisticRegression",
-        baseline_score=score(baseline),
+        baseline_score=_balanced_accuracy(baseline, X_test, data.y_test),
         ablation="static assignment",
-        ablation_score=score(static),
+        ablation_score=_balanced_accuracy(static, X_test, data.y_test),
         fit_seconds=seconds,
         plot={
             "prototypes": ours.prototypes_,
@@ -351,16 +349,13 @@ def fine_tune(quick, random_state=0):
     seconds = _timed_fit(ours, train, data.y_train)
     frozen.fit(train, data.y_train)
 
-    def score(model):
-        return balanced_accuracy_score(data.y_test, model.predict(test))
-
     return Run(
         estimator="FineTune(AllNCClassifier)",
         data="digit images 16 x 16 (real), CNN from scratch",
         metric="balanced accuracy",
-        ours=score(ours),
+        ours=_balanced_accuracy(ours, test, data.y_test),
         baseline="the same CNN frozen at random + the head",
-        baseline_score=score(frozen),
+        baseline_score=_balanced_accuracy(frozen, test, data.y_test),
         ablation=None,
         ablation_score=np.nan,
         fit_seconds=seconds,
