@@ -195,7 +195,7 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
         if check_input:
             X = self._validated_input(X)
         net, network = self.net_, self.net_.module_
-        device = net.device if self.accelerator is None else self.accelerator.device
+        device = net.accelerator.device if isinstance(net, AcceleratedNet) else net.device
         # Every process predicts all of X: NeuralNet's own iterator, not one the accelerator
         # would shard between processes.
         batches = NeuralNet.get_iterator(net, net.get_dataset(self._dataset(X)), training=False)
