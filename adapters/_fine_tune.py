@@ -245,23 +245,22 @@ class FineTune(MetaEstimatorMixin, BaseEstimator):
     @available_if(_estimator_has("predict"))
     def predict(self, X):
         """The estimator's predictions on raw inputs (image-sized maps for segmentation)."""
-        check_is_fitted(self)
-        return self._on_image_grid(self.estimator_.predict(X), X)
+        return self._on_image_grid("predict", X)
 
     @available_if(_estimator_has("predict_proba"))
     def predict_proba(self, X):
         """The estimator's probabilities on raw inputs (image-sized maps for segmentation)."""
-        check_is_fitted(self)
-        return self._on_image_grid(self.estimator_.predict_proba(X), X)
+        return self._on_image_grid("predict_proba", X)
 
-    def _on_image_grid(self, outputs, X):
-        if self.estimator_._input_kind != "positions":
-            return outputs
-        images, channels_last = check_image_array(X) if not is_image_collection(X) else (
-            decode_images(list(X)), True
-        )  # fmt: skip
-        size = images.shape[1:3] if channels_last else images.shape[2:4]
-        return upsample_labels(outputs, size)
+    def _on_image_grid(self, method, X):
+        """The estimator's ``method``; segmentation maps are put back on the image grid."""
+        check_is_fitted(self)
+        estimator = self.estimator_
+        if estimator._input_kind != "positions":
+            return getattr(estimator, method)(X)
+        images = estimator._stem.images(X)  # decoded once, then passed on as an array
+        size = images.shape[1:3] if estimator._stem.channels_last else images.shape[2:4]
+        return upsample_labels(getattr(estimator, method)(images), size)
 
     def __sklearn_tags__(self):
         tags = self.estimator.__sklearn_tags__()
@@ -298,20 +297,9 @@ class BackboneStem:
 
     def validate(self, estimator, X, *, reset):
         """Raw input as the network reads it; with ``reset``, set the head's feature count."""
-        if self.kind == "sequences":
-            inputs = self._clip_sequences(X)
-        else:
-            inputs = self._images(X)
+        inputs = self._clip_sequences(X) if self.kind == "sequences" else self.images(X)
         if reset:
-            probe = inputs[:1] if self.kind != "sequences" else inputs[:1, :1]
-            # A throwaway backbone, built without touching the caller's random state.
-            with torch.no_grad(), seeded(0):
-                outputs = self.build().eval()(torch.as_tensor(probe))
-            estimator.n_features_in_ = int(outputs.shape[-1])
-            if hasattr(estimator, "feature_names_in_"):
-                del estimator.feature_names_in_
-            if self.kind == "positions":
-                self.grid = self._feature_grid(inputs)
+            self._probe(estimator, inputs)
         if self.kind == "positions":
             return _ImagePositions(inputs, self.grid, estimator)
         return inputs
@@ -344,7 +332,24 @@ class BackboneStem:
             return {}
         return {"optimizer__param_groups": [("stem.*", {"lr": self.settings["backbone_lr"]})]}
 
-    def _images(self, X):
+    def _probe(self, estimator, inputs):
+        """Learn the backbone's feature dimension (and feature grid) from one input."""
+        # A throwaway backbone, built without touching the caller's random state.
+        with torch.no_grad(), seeded(0):
+            module = self.build().eval()
+            if self.kind == "positions":
+                module.output = "map"  # (1, D, h, w): the feature grid too
+            first = inputs[:1, :1] if self.kind == "sequences" else inputs[:1]
+            outputs = module(torch.as_tensor(first))
+        if self.kind == "positions":
+            estimator.n_features_in_, self.grid = int(outputs.shape[1]), tuple(outputs.shape[2:])
+        else:
+            estimator.n_features_in_ = int(outputs.shape[-1])
+        if hasattr(estimator, "feature_names_in_"):
+            del estimator.feature_names_in_
+
+    def images(self, X):
+        """Images as an array (files and PIL images decoded); records their channel layout."""
         if is_image_collection(X):
             images, channels_last = decode_images(list(X)), True
         else:
@@ -365,12 +370,6 @@ class BackboneStem:
             for column, start in enumerate(video_starts):
                 sequences[row, column] = clip_frames(video, start, self.clip_len) / scale
         return sequences
-
-    def _feature_grid(self, images):
-        with torch.no_grad(), seeded(0):
-            module = self.build().eval()
-            module.output = "map"
-            return tuple(module(torch.as_tensor(images[:1])).shape[-2:])
 
 
 _AUGMENTATIONS = {"standard": StandardAugment, "shift": lambda: StandardAugment(flip=False)}
