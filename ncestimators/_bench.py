@@ -44,14 +44,21 @@ def default_scripts_dir():
     return Path(__file__).resolve().parents[1] / "examples" / "benchmarks"
 
 
-def run_benchmarks(scripts_dir=None, output=None, *, quick=False, benchmarks=BENCHMARKS):
-    """Run every benchmark script and write RESULTS.md; return its path.
+def run_benchmarks(scripts_dir=None, output=None, *, quick=False, only=None, benchmarks=BENCHMARKS):
+    """Run the benchmark scripts and write RESULTS.md; return its path.
 
     Each script runs in a fresh Python process (so that one cannot warm up another); its
-    markdown output goes into RESULTS.md under a heading, with its command line and wall time,
-    after a header that names the machine, the date and the versions.
+    markdown output goes into RESULTS.md under a heading, with its command line, wall time and
+    date, after a header that names the machine and the versions. With ``only`` (script
+    names), just those scripts run and their sections of the existing file are replaced; the
+    other sections are kept as they were.
     """
     scripts_dir = Path(scripts_dir) if scripts_dir is not None else default_scripts_dir()
+    unknown = sorted(set(only or ()) - set(benchmarks))
+    if unknown:
+        raise ValueError(
+            f"Unknown benchmark scripts {unknown}; the scripts are {list(benchmarks)}."
+        )
     missing = [name for name in benchmarks if not (scripts_dir / name).is_file()]
     if missing:
         raise FileNotFoundError(
@@ -60,24 +67,50 @@ def run_benchmarks(scripts_dir=None, output=None, *, quick=False, benchmarks=BEN
             "or pass --scripts examples/benchmarks."
         )
     output = Path(output) if output is not None else scripts_dir / "RESULTS.md"
-    sections = []
-    for name, (title, full, reduced) in benchmarks.items():
-        arguments = reduced if quick else full
-        command = [sys.executable, str(scripts_dir / name), *arguments]
-        print(f"running {name} {' '.join(arguments)}".rstrip(), flush=True)
-        start = time.perf_counter()
-        completed = subprocess.run(command, capture_output=True, text=True, cwd=scripts_dir)
-        seconds = time.perf_counter() - start
-        if completed.returncode != 0:
-            raise RuntimeError(
-                f"{name} failed with exit code {completed.returncode}:\n{completed.stderr[-2000:]}"
-            )
-        shown = " ".join(["python", f"examples/benchmarks/{name}", *arguments])
-        sections.append(
-            f"## {title}\n\n`{shown}`, {seconds:.0f} s.\n\n{completed.stdout.strip()}\n"
-        )
-    output.write_text(_header(quick) + "\n".join(sections), encoding="utf-8")
+    sections = _sections(output, benchmarks) if only else {}
+    for name in only or benchmarks:
+        sections[name] = _run_script(scripts_dir, name, benchmarks[name], quick)
+    body = "\n".join(sections[name] for name in benchmarks if name in sections)
+    output.write_text(_header(quick) + body, encoding="utf-8")
     return output
+
+
+def _run_script(scripts_dir, name, entry, quick):
+    """The RESULTS.md section of one script: its heading, command line and output."""
+    title, full, reduced = entry
+    arguments = reduced if quick else full
+    command = [sys.executable, str(scripts_dir / name), *arguments]
+    print(f"running {name} {' '.join(arguments)}".rstrip(), flush=True)
+    start = time.perf_counter()
+    completed = subprocess.run(command, capture_output=True, text=True, cwd=scripts_dir)
+    seconds = time.perf_counter() - start
+    if completed.returncode != 0:
+        raise RuntimeError(
+            f"{name} failed with exit code {completed.returncode}:\n{completed.stderr[-2000:]}"
+        )
+    shown = " ".join(["python", f"examples/benchmarks/{name}", *arguments])
+    return (
+        f"## {title}\n\n`{shown}`, {seconds:.0f} s, run on {datetime.date.today().isoformat()}."
+        f"\n\n{completed.stdout.strip()}\n"
+    )
+
+
+def _sections(path, benchmarks):
+    """The sections of an existing RESULTS.md, by script name (none if there is no file)."""
+    if not path.is_file():
+        return {}
+    text = path.read_text(encoding="utf-8")
+    starts = {}
+    for name, (title, _, _) in benchmarks.items():
+        position = text.find(f"## {title}\n\n`python examples/benchmarks/{name}")
+        if position >= 0:
+            starts[name] = position
+    ordered = sorted(starts.items(), key=lambda item: item[1])
+    ends = [position for _, position in ordered[1:]] + [len(text)]
+    return {
+        name: text[start:end].rstrip("\n") + "\n"
+        for (name, start), end in zip(ordered, ends, strict=True)
+    }
 
 
 def _header(quick):
@@ -94,7 +127,7 @@ def _header(quick):
         "own process, its output below as it printed it. Regenerate with `ncestimators bench` "
         "(`--quick` for a smoke run). What the numbers mean, and what did not reproduce, is in "
         "the `results_*.md` files beside this one. Test data is never used for a choice.\n\n"
-        f"* Date: {datetime.date.today().isoformat()}; mode: {mode}.\n"
+        f"* Mode: {mode}; each section says when it ran.\n"
         f"* Machine: {cpu}, {os.cpu_count()} CPUs, {platform.platform()}; Python "
         f"{platform.python_version()}.\n"
         f"* Versions: {versions}.\n"

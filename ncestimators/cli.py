@@ -42,6 +42,12 @@ def _parser():
     bench.add_argument("--quick", action="store_true", help="one seed or repeat per script")
     bench.add_argument("--scripts", help="folder of the scripts (default: the checkout's)")
     bench.add_argument("--output", help="file to write (default: RESULTS.md beside the scripts)")
+    bench.add_argument(
+        "--only",
+        nargs="+",
+        metavar="SCRIPT",
+        help="run just these scripts (e.g. bench_ceco.py) and replace their sections of the file",
+    )
     bench.set_defaults(run=_bench)
     info = commands.add_parser("info", help="print versions and the device training would use")
     info.set_defaults(run=_info)
@@ -58,7 +64,9 @@ def _demo(arguments):
 def _bench(arguments):
     from ._bench import run_benchmarks
 
-    path = run_benchmarks(arguments.scripts, arguments.output, quick=arguments.quick)
+    path = run_benchmarks(
+        arguments.scripts, arguments.output, quick=arguments.quick, only=arguments.only
+    )
     print(f"Wrote {path}")
     return 0
 

@@ -49,7 +49,21 @@ def test_bench_writes_every_scripts_output_under_a_header(tmp_path):
     assert "## Second benchmark" in text and "args ['--full']" in text
     assert f"torch {importlib.metadata.version('torch')}" in text
     quick = run_benchmarks(tmp_path, tmp_path / "QUICK.md", quick=True, benchmarks=benchmarks)
-    assert "mode: quick" in quick.read_text(encoding="utf-8")
+    assert "Mode: quick" in quick.read_text(encoding="utf-8")
+
+
+def test_bench_only_replaces_the_sections_of_the_scripts_it_runs(tmp_path):
+    benchmarks = _scripts(tmp_path, "import sys\nprint('args', sys.argv[1:])\n")
+    path = run_benchmarks(tmp_path, tmp_path / "RESULTS.md", benchmarks=benchmarks)
+    second = path.read_text(encoding="utf-8").split("## Second benchmark")[1]
+    (tmp_path / "bench_a.py").write_text("print('| a | 2 |')\n")
+    run_benchmarks(tmp_path, path, only=["bench_a.py"], benchmarks=benchmarks)
+    text = path.read_text(encoding="utf-8")
+    assert "| a | 2 |" in text and "| a | 1 |" not in text
+    assert text.split("## Second benchmark")[1] == second
+    assert text.index("## First benchmark") < text.index("## Second benchmark")
+    with pytest.raises(ValueError, match="Unknown benchmark scripts \\['bench_c.py'\\]"):
+        run_benchmarks(tmp_path, path, only=["bench_c.py"], benchmarks=benchmarks)
 
 
 def test_bench_reports_a_failing_script_and_missing_scripts(tmp_path):
