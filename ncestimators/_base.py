@@ -67,6 +67,8 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
     ``_build_criterion()``           The loss, ``criterion(head_outputs, target)``.
     ``_read_fitted(head)``           Set fitted attributes from the trained head (nothing).
     ``_dataset(X, y=None)``          What the net iterates over for validated X (X itself).
+    ``_training_callbacks()``        skorch callbacks that are part of the method's training
+                                     recipe, such as a learning-rate schedule (none).
     ===============================  ===========================================================
 
     ``FineTune`` puts a backbone in front of the head by giving the estimator a stem
@@ -174,6 +176,10 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
     def _dataset(self, X, y=None):
         return X
 
+    def _training_callbacks(self):
+        """``(name, callback)`` pairs of the training recipe; the user's ``callbacks`` follow."""
+        return []
+
     @property
     def _head(self):
         """The trained torch head."""
@@ -272,6 +278,7 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
             )
         if self.verbose:
             callbacks.append(("progress_bar", ProgressBar()))
+        callbacks.extend(self._training_callbacks())
         callbacks.extend(copy.deepcopy(self.callbacks or []))
         collate = {}
         if self._input_kind == "sequences":

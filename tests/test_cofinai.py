@@ -13,9 +13,9 @@ from sklearn.linear_model import RidgeCV
 from sklearn.model_selection import GridSearchCV
 
 from ncestimators import CoFInAIRegressor
-from ncestimators._cofinai._estimator import grade_indices
+from ncestimators._cofinai._estimator import cosine_factor, grade_indices
 from ncestimators._cofinai._head import expected_unit_score, random_crop
-from ncestimators._cofinai._losses import graph_regulariser
+from ncestimators._cofinai._losses import attention_overlap, graph_regulariser
 from ncestimators.datasets import make_aqa_sequences
 from ncestimators.metrics import srcc
 
@@ -217,6 +217,99 @@ def test_without_the_graph_regulariser_the_loss_drops_exactly_that_term(videos):
     regulariser = graph_regulariser(head.parsing.prototypes)
     assert regulariser.item() > 0
     assert (full - ablated).item() == pytest.approx(regulariser.item(), rel=1e-5)
+
+
+def test_without_query_diversity_the_loss_drops_exactly_that_term(videos):
+    X, y = videos
+    model = CoFInAIRegressor(**FAST, random_state=0).fit(X, y)
+    head = model._head.train()
+    inputs = torch.as_tensor(_pad(X[:8]), dtype=torch.float32)
+    target = torch.as_tensor(model._encode_target(None, y[:8]))
+    torch.manual_seed(0)
+    outputs = head(inputs)
+    full = model._build_criterion().train()(outputs, target)
+    ablated = model.set_params(lambda_diversity=0.0)._build_criterion().train()(outputs, target)
+    overlap = attention_overlap(outputs[-1])
+    assert 0 < overlap.item() <= 1
+    assert (full - ablated).item() == pytest.approx(3.0 * overlap.item(), rel=1e-4)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    n_queries=st.integers(1, 6),
+    n_clips=st.integers(1, 12),
+    seed=st.integers(0, 2**16),
+    scale=st.floats(0.0, 20.0),
+)
+def test_attention_overlap_is_a_permutation_invariant_share(n_queries, n_clips, seed, scale):
+    generator = torch.Generator().manual_seed(seed)
+    attention = (scale * torch.randn(3, n_queries, n_clips, generator=generator)).softmax(dim=2)
+    overlap = attention_overlap(attention).item()
+    assert -1e-6 <= overlap <= 1 + 1e-6
+    permuted = attention[:, torch.randperm(n_queries, generator=generator)]
+    assert attention_overlap(permuted).item() == pytest.approx(overlap, abs=1e-6)
+    alike = attention[:, :1].expand(-1, n_queries, -1)
+    assert attention_overlap(alike).item() == pytest.approx(1.0 if n_queries > 1 else 0.0)
+
+
+def test_attention_overlap_vanishes_for_queries_on_disjoint_clips():
+    attention = torch.zeros(2, 3, 6)
+    attention[:, 0, :2] = 0.5
+    attention[:, 1, 2:5] = 1 / 3
+    attention[:, 2, 5] = 1.0
+    assert attention_overlap(attention).item() == pytest.approx(0.0, abs=1e-7)
+
+
+def _attention_shares(model, X, procedures):
+    """(P, P) mean share of each query's attention on the clips of each true procedure."""
+    batches = model._forward_batches(X, method="procedure_attention")
+    weights = [video.numpy() for batch in batches for video in batch]
+    shares = sum(
+        video[:, : len(procedure)] @ np.eye(len(video))[procedure]
+        for video, procedure in zip(weights, procedures, strict=True)
+    )
+    return shares / len(weights)
+
+
+@pytest.mark.slow
+def test_query_diversity_sends_the_queries_to_different_planted_procedures():
+    X, y, procedures, _ = make_aqa_sequences(n_videos=150, return_procedures=True,
+                                             random_state=0)  # fmt: skip
+    diverse = CoFInAIRegressor(random_state=0).fit(X, y)
+    alike = CoFInAIRegressor(lambda_diversity=0.0, random_state=0).fit(X, y)
+    diverse_shares = _attention_shares(diverse, X, procedures)
+    alike_shares = _attention_shares(alike, X, procedures)
+    # With the term, the queries favour different procedures and give them most of their
+    # attention; without it, every query spreads its attention about evenly (1/5 each).
+    assert len(set(diverse_shares.argmax(axis=1))) >= 4
+    assert diverse_shares.max(axis=1).mean() > 0.5
+    assert alike_shares.max(axis=1).mean() < 0.3
+
+
+@pytest.mark.slow
+def test_gradient_clipping_keeps_a_hard_draw_from_collapsing():
+    # On this draw the unclipped head takes a few huge steps early on (L_S is in sub-grade
+    # units) and ends up predicting one score for every video; clipped, it ranks the videos.
+    X, y = make_aqa_sequences(n_videos=200, random_state=7)
+    clipped = CoFInAIRegressor(random_state=7).fit(X[:150], y[:150])
+    unclipped = CoFInAIRegressor(max_grad_norm=None, random_state=7).fit(X[:150], y[:150])
+    assert unclipped.predict(X[150:]).std() < 0.01
+    assert clipped.predict(X[150:]).std() > 0.5
+    assert clipped.score(X[150:], y[150:]) > 0.45
+    assert clipped.history_[-1, "train_loss"] < 0.5 * unclipped.history_[-1, "train_loss"]
+
+
+def test_the_learning_rate_follows_the_cosine_schedule(videos):
+    X, y = videos
+    model = CoFInAIRegressor(**{**FAST, "max_epochs": 4}, random_state=0).fit(X, y)
+    expected = [0.01 * cosine_factor(epoch, n_epochs=4, final=0.01) for epoch in range(4)]
+    np.testing.assert_allclose(model.history_[:, "event_lr"], expected, rtol=1e-6)
+    assert cosine_factor(4, n_epochs=4, final=0.01) == pytest.approx(0.01)
+    constant = model.set_params(lr_schedule=None).fit(X, y)
+    assert "event_lr" not in constant.history_[-1]
+    warm = CoFInAIRegressor(**{**FAST, "max_epochs": 4}, warm_start=True, random_state=0)
+    warm.fit(X, y).fit(X, y)
+    np.testing.assert_allclose(warm.history_[4:, "event_lr"], expected, rtol=1e-6)
 
 
 def test_score_range_is_respected_and_scores_outside_are_clipped(videos):

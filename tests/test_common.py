@@ -169,6 +169,8 @@ CHECKED = {
             max_epochs=10,
             batch_size=256,
             lr=0.01,
+            optimizer="adam",
+            lr_schedule=None,
             random_state=0,
         ),  # fmt: skip
         {},
@@ -365,9 +367,12 @@ CHANGES = {
         "lambda_coarse": 0.5,
         "lambda_fine": 0.5,
         "lambda_graph": 0.0,
+        "lambda_diversity": 0.0,
         "subgrade_scale": 5.0,
         "dropout": 0.1,
         "clip_crop": 2,
+        "lr_schedule": None,
+        "max_grad_norm": None,
     },
     "ClusterFBSeparator": {
         "n_clusters": 3,

@@ -17,9 +17,10 @@ class CoFInAIHead(nn.Module):
     """Clip embedding -> TFM -> GPM -> grade classifier and FGS -> expected score.
 
     Returns ``(unit_score, grade_proba, subgrade_proba, grade_logits, subgrade_cosines)`` and,
-    in training mode, also the grade prototypes for the graph regulariser. The score is
-    rescaled to [0, 1] over the score range; without FGS the sub-grade tensors have no
-    columns.
+    in training mode, also the grade prototypes (for the graph regulariser) and the TFM
+    attention weights (for the query diversity term), each None when its module is ablated.
+    The score is rescaled to [0, 1] over the score range; without FGS the sub-grade tensors
+    have no columns.
     """
 
     def __init__(
@@ -69,8 +70,9 @@ class CoFInAIHead(nn.Module):
         if self.training and self.clip_crop is not None:
             clips, mask = random_crop(clips, mask, self.clip_crop)
         tokens = self.embedding(clips)
+        attention = None
         if self.fusion is not None:
-            tokens, mask = self.fusion(tokens, mask), None
+            (tokens, attention), mask = self.fusion(tokens, mask), None
         coarse, fine = self.parsing(tokens, mask)
         grade_logits = self.grade_classifier(coarse)
         grade_proba = grade_logits.softmax(dim=1)
@@ -78,8 +80,9 @@ class CoFInAIHead(nn.Module):
         subgrade_proba = (self.subgrade_scale * subgrade_cosines).softmax(dim=1)
         unit_score = expected_unit_score(grade_proba, subgrade_proba)
         outputs = (unit_score, grade_proba, subgrade_proba, grade_logits, subgrade_cosines)
-        if self.training and isinstance(self.parsing, GradeParsing):
-            return (*outputs, self.parsing.prototypes)
+        if self.training:
+            prototypes = getattr(self.parsing, "prototypes", None)
+            return (*outputs, prototypes, attention)
         return outputs
 
     def procedure_attention(self, inputs):
@@ -128,7 +131,9 @@ class ProcedureAttention(nn.Module):
         self.value = nn.Linear(dim, dim)
 
     def forward(self, clips, mask):
-        return self.weights(clips, mask) @ self.value(clips)
+        """Procedure features ``(B, P, D)`` and the attention weights ``(B, P, T)``."""
+        weights = self.weights(clips, mask)
+        return weights @ self.value(clips), weights
 
     def weights(self, clips, mask):
         """``(B, P, T)`` attention of each procedure query over the clips."""

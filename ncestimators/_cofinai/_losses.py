@@ -1,4 +1,4 @@
-"""The CoFInAI objective (Eq. 2): score, grade, sub-grade and graph-regulariser terms."""
+"""The CoFInAI objective: Eq. 2's four terms and the query diversity term (not in the paper)."""
 
 # SPDX-License-Identifier: BSD-3-Clause
 
@@ -10,21 +10,22 @@ __all__ = []
 
 
 class CoarseToFineLoss(nn.Module):
-    """Eq. 2 in training; the score loss L_S alone in evaluation (the validation loss).
+    """Eq. 2 plus the query diversity term in training; L_S alone in evaluation (validation).
 
     The target rows are ``(score rescaled to [0, 1], grade, sub-grade)``; ``n_levels`` is the
     number of sub-grades over the whole range, which makes L_S count errors in sub-grades.
     """
 
-    def __init__(self, *, n_levels, lambda_coarse, lambda_fine, lambda_graph):
+    def __init__(self, *, n_levels, lambda_coarse, lambda_fine, lambda_graph, lambda_diversity):
         super().__init__()
         self.n_levels = n_levels
         self.lambda_coarse = lambda_coarse
         self.lambda_fine = lambda_fine
         self.lambda_graph = lambda_graph
+        self.lambda_diversity = lambda_diversity
 
     def forward(self, outputs, target):
-        unit_score, _, _, grade_logits, subgrade_cosines, *prototypes = outputs
+        unit_score, _, _, grade_logits, subgrade_cosines, *extras = outputs
         loss = 0.5 * (self.n_levels * (unit_score - target[:, 0])).square().mean()
         if not self.training:
             return loss
@@ -33,8 +34,11 @@ class CoarseToFineLoss(nn.Module):
         if subgrade_cosines.shape[1]:
             true_cosines = subgrade_cosines.gather(1, subgrades.unsqueeze(1)).squeeze(1)
             loss = loss + self.lambda_fine * 0.5 * (true_cosines - 1).square().mean()
-        if prototypes and self.lambda_graph:
-            loss = loss + self.lambda_graph * graph_regulariser(prototypes[0])
+        prototypes, attention = extras
+        if prototypes is not None and self.lambda_graph:
+            loss = loss + self.lambda_graph * graph_regulariser(prototypes)
+        if attention is not None and self.lambda_diversity:
+            loss = loss + self.lambda_diversity * attention_overlap(attention)
         return loss
 
 
@@ -55,3 +59,18 @@ def graph_regulariser(prototypes):
     target = distances / distances.sum(dim=1, keepdim=True)
     log_model = torch.log(angles / angles.sum(dim=1, keepdim=True))
     return (target * (target.log() - log_model)).sum(dim=1).mean()
+
+
+def attention_overlap(attention):
+    """Mean cosine similarity between the attention maps of different queries, in [0, 1].
+
+    ``attention`` is ``(B, P, T)``, each row a distribution over the clips (padding has weight
+    0). The term is 1 when all P queries attend alike and 0 when no two share a clip.
+    """
+    n_queries = attention.shape[1]
+    if n_queries < 2:
+        return attention.new_zeros(())
+    unit = F.normalize(attention, dim=2)
+    similarity = unit @ unit.transpose(1, 2)
+    off_diagonal = similarity.sum(dim=(1, 2)) - similarity.diagonal(dim1=1, dim2=2).sum(dim=1)
+    return (off_diagonal / (n_queries * (n_queries - 1))).mean()

@@ -195,12 +195,12 @@ def dynamic_prototype(quick, random_state=0):
 
 
 def cofinai(quick, random_state=0):
-    """Coarse-to-fine scoring vs ridge regression on mean-pooled clips, and without GPM."""
+    """Coarse-to-fine scoring vs ridge regression on mean-pooled clips, and without TFM."""
     X, y = make_aqa_sequences(n_videos=90 if quick else 300, random_state=random_state)
     n_train = len(y) * 2 // 3
     params = _params(random_state, quick, quick_epochs=40)
     ours = _with_bar(CoFInAIRegressor(**params), "CoFInAI")
-    ablated = _with_bar(CoFInAIRegressor(grade_parsing=False, **params), "CoFInAI, w/o GPM")
+    ablated = _with_bar(CoFInAIRegressor(temporal_fusion=False, **params), "CoFInAI, w/o TFM")
     pooled = np.stack([clips.mean(axis=0) for clips in X])
     baseline = RidgeCV().fit(pooled[:n_train], y[:n_train])
     seconds = _timed_fit(ours, X[:n_train], y[:n_train])
@@ -213,7 +213,7 @@ def cofinai(quick, random_state=0):
         ours=srcc(y[n_train:], predicted),
         baseline="RidgeCV on mean-pooled clips",
         baseline_score=srcc(y[n_train:], baseline.predict(pooled[n_train:])),
-        ablation="w/o grade parsing (GPM)",
+        ablation="w/o temporal fusion (TFM)",
         ablation_score=ablated.score(X[n_train:], y[n_train:]),
         fit_seconds=seconds,
         plot={

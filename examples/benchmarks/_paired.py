@@ -1,0 +1,61 @@
+"""Paired comparisons over seeds: the statistic every ablation table of the benchmarks prints.
+
+Two variants fitted on the same draws (same data, same seed) are compared seed by seed; the
+mean of the per-seed differences gets a two-sided 95 % Student-t interval. A claim "A beats B"
+holds when the whole interval is above 0, is reversed when it is below 0, and is not shown
+when it contains 0.
+"""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+
+def paired_difference(differences, confidence=0.95):
+    """Mean, interval half-width and wins (> 0) of per-seed differences."""
+    differences = np.asarray(differences, dtype=float)
+    n = len(differences)
+    half_width = (
+        stats.t.ppf((1 + confidence) / 2, n - 1) * stats.sem(differences) if n > 1 else np.nan
+    )
+    return differences.mean(), half_width, int((differences > 0).sum()), n
+
+
+def verdict(mean, half_width):
+    if mean - half_width > 0:
+        return "holds"
+    if mean + half_width < 0:
+        return "reversed"
+    return "not shown"
+
+
+def paired_table(table, claims, *, value, by="model", seed="seed", scale=1.0):
+    """Markdown table of claims "``higher`` scores above ``lower`` on ``value``", paired by seed.
+
+    Parameters
+    ----------
+    table : DataFrame
+        One row per variant and seed, with columns ``by``, ``seed`` and ``value``.
+    claims : list of (str, str, str)
+        ``(claim as the paper states it, variant it says scores higher, the other)``; for a
+        value where lower is better (an error, a distance), name the worse variant first.
+    value : str
+        Column compared.
+    scale : float
+        Factor for display (100 for percentages).
+    """
+    wide = table.pivot_table(index=seed, columns=by, values=value)
+    rows = []
+    for claim, higher, lower in claims:
+        mean, half_width, wins, n = paired_difference(wide[higher] - wide[lower])
+        rows.append(
+            {
+                "claim": claim,
+                "difference": f"{scale * mean:+.3f} ± {scale * half_width:.3f}",
+                "wins": f"{wins}/{n}",
+                "verdict": verdict(mean, half_width),
+            }
+        )
+    return pd.DataFrame(rows).to_markdown(index=False)
