@@ -54,6 +54,26 @@ class EpochHooks(Callback):
                     net.history.record(key, value)
 
 
+class GradientClipping(Callback):
+    """Scale each step's gradient down to a norm of at most ``max_norm`` (over all parameters).
+
+    Under an accelerator the gradients are clipped by ``accelerator.clip_grad_norm_``, which
+    first undoes the loss scaling of fp16 mixed precision (skorch's ``GradientNormClipping``
+    would clip the scaled gradients).
+    """
+
+    def __init__(self, max_norm):
+        self.max_norm = max_norm
+
+    def on_grad_computed(self, net, named_parameters, **kwargs):
+        parameters = [parameter for _, parameter in named_parameters]
+        accelerator = getattr(net, "accelerator", None)
+        clip = (
+            torch.nn.utils.clip_grad_norm_ if accelerator is None else accelerator.clip_grad_norm_
+        )
+        clip(parameters, self.max_norm)
+
+
 class AcceleratedNet(AccelerateMixin, NeuralNet):
     """skorch's net under a Hugging Face ``Accelerator``: one fit over several devices.
 

@@ -1,6 +1,7 @@
 """The shared estimator base: seeding, devices, held-out split, warm start, sequence input."""
 
 import re
+import types
 import warnings
 
 import numpy as np
@@ -13,6 +14,7 @@ from torch import nn
 
 from ncestimators._base import TorchEstimatorBase
 from ncestimators._training import (
+    GradientClipping,
     HoldoutSplit,
     crop_padding_collate,
     draw_seed,
@@ -235,3 +237,17 @@ def test_warm_start_honours_a_new_max_epochs():
     model = SoftmaxRegression(max_epochs=2, warm_start=True, random_state=0).fit(X, y)
     model.set_params(max_epochs=3).fit(X, y)
     assert model.n_iter_ == 5
+
+
+@pytest.mark.parametrize("accelerated", [False, True])
+def test_gradient_clipping_scales_large_gradients_down_and_keeps_small_ones(accelerated):
+    net = types.SimpleNamespace()
+    if accelerated:
+        accelerate = pytest.importorskip("accelerate")
+        net.accelerator = accelerate.Accelerator(cpu=True)
+    large, small = nn.Parameter(torch.zeros(4)), nn.Parameter(torch.zeros(2))
+    large.grad, small.grad = torch.tensor([30.0, 40.0, 0.0, 0.0]), torch.tensor([0.3, 0.4])
+    GradientClipping(10.0).on_grad_computed(net, named_parameters=[("large", large)])
+    GradientClipping(10.0).on_grad_computed(net, named_parameters=[("small", small)])
+    torch.testing.assert_close(large.grad, torch.tensor([6.0, 8.0, 0.0, 0.0]))
+    torch.testing.assert_close(small.grad, torch.tensor([0.3, 0.4]))

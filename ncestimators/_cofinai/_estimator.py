@@ -12,11 +12,11 @@ import torch
 from sklearn.base import RegressorMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import column_or_1d
-from skorch.callbacks import GradientNormClipping, LRScheduler
+from skorch.callbacks import LRScheduler
 from torch.optim.lr_scheduler import LambdaLR
 
 from .._base import TorchEstimatorBase
-from .._training import to_numpy
+from .._training import GradientClipping, to_numpy
 from ..geometry import simplex_etf
 from ..metrics import srcc
 from ._head import CoFInAIHead
@@ -610,7 +610,7 @@ class CoFInAIRegressor(RegressorMixin, TorchEstimatorBase):
             schedule = LRScheduler(LambdaLR, lr_lambda=factor, last_epoch=-1)
             callbacks.append(("lr_schedule", schedule))
         if self.max_grad_norm is not None:
-            callbacks.append(("gradient_clipping", GradientNormClipping(self.max_grad_norm)))
+            callbacks.append(("gradient_clipping", GradientClipping(self.max_grad_norm)))
         return callbacks
 
     def _read_fitted(self, head):
