@@ -67,9 +67,11 @@ def run_benchmarks(scripts_dir=None, output=None, *, quick=False, only=None, ben
             "or pass --scripts examples/benchmarks."
         )
     output = Path(output) if output is not None else scripts_dir / "RESULTS.md"
-    sections = _sections(output, benchmarks) if only else {}
-    for name in only or benchmarks:
-        sections[name] = _run_script(scripts_dir, name, benchmarks[name], quick)
+    fresh = {
+        name: _run_script(scripts_dir, name, benchmarks[name], quick) for name in only or benchmarks
+    }
+    # Read the kept sections only now, so that a run of other scripts that ended meanwhile stays.
+    sections = {**(_sections(output, benchmarks) if only else {}), **fresh}
     body = "\n".join(sections[name] for name in benchmarks if name in sections)
     output.write_text(_header(quick) + body, encoding="utf-8")
     return output

@@ -1,27 +1,36 @@
-"""Benchmark CeCoSegmenter on make_dense_segmentation: CeCo vs plain CE, Table 1 and Table 3.
+"""CeCoSegmenter at its defaults: where the center-collapse regulariser pays, Tables 1 and 3.
 
-For each imbalance level and seed, one data set is drawn and split into train / validation /
-test images. Every variant is fitted on the train images with the same recipe and scored on the
-test images: mIoU and the mean IoU of the head, common and tail thirds of the classes (ranked
-by training pixel frequency). The weight lambda of the center loss is also selected on the
-validation images (mean mIoU over seeds) from LAMBDAS, and the neural-collapse statistics of
-the training class centers are compared for CE and CeCo (the paper's Fig. 4).
+Every fit uses the estimator's defaults (on the CPU) unless a row says otherwise, and every
+comparison is paired: two variants fitted on the same draw with the same seed, their per-seed
+difference averaged with a 95 % Student-t interval (``_paired.py``).
 
-Run with ``python examples/benchmarks/bench_ceco.py [--seeds 3] [--imbalance 20 200]``;
-``--tune-recipe`` instead prints the validation mIoU of the CE baseline for a few learning rates
-and epoch counts (how RECIPE was chosen). The markdown report is printed; the recorded one is in
-``results_ceco.md``.
+1. **Gain map.** ``make_dense_segmentation`` at its defaults (32 x 32 maps of 32 features, 12
+   classes) at imbalance 10, 50, 100 and 200 and with 30 or 120 training images, 10 seeds each
+   (40 test images per draw): the tail-class IoU of CeCo minus that of the same network without
+   the regulariser (``lambda_center=0``).
+2. **Tables 1 and 3** at 200:1 on harder maps (``DATA``: 24 x 24, 64 features, 15 classes, tail
+   classes that look alike), 60 training and 100 test images, 10 seeds: which classifier is
+   fixed to the ETF (Table 1) and CeCo on top of Dice or Lovász (Table 3), with the geometry of
+   the training class centers (the paper's Fig. 4).
+3. ``--tune`` prints the validation study behind the defaults (``lr``, ``lambda_center``,
+   ``etf_scale``): candidates fitted on 60 training images of separate draws (seeds 100-104)
+   at imbalance 10, 50 and 200 and scored on 20 validation images; the test images of parts 1
+   and 2 are never used for a choice.
+
+IoU is in %. Run ``OMP_NUM_THREADS=1 python examples/benchmarks/bench_ceco.py [--seeds 10]``;
+the recorded output is in RESULTS.md, what it means in ``results_ceco.md``.
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
 
 import argparse
-import platform
+import itertools
 import time
 
 import numpy as np
 import pandas as pd
 import torch
+from _paired import paired_difference, paired_table, verdict
 
 from ncestimators import CeCoSegmenter
 from ncestimators.datasets import make_dense_segmentation
@@ -36,11 +45,12 @@ DATA = {
     "tail_similarity": 0.97,
     "noise": 1.2,
 }
-N_TRAIN, N_VALID, N_TEST = 60, 20, 100
-RECIPE = {"hidden_dims": (128,), "batch_size": 8, "lr": 3e-3, "max_epochs": 30, "device": "cpu"}
-LAMBDAS = (0.2, 0.4, 0.8)
+N_TRAIN, N_TEST = 60, 100
+MAP_IMBALANCE = (10, 50, 100, 200)
+MAP_SIZES = (30, 120)
+MAP_TEST = 40
 CE = "CE (λ=0)"
-CECO = "CE + CeCo (λ=0.4)"
+CECO = "CE + CeCo (defaults)"
 VARIANTS = {
     CE: {"lambda_center": 0.0},
     CECO: {},
@@ -52,24 +62,41 @@ VARIANTS = {
     "Table 3: CE + Lovász": {"lambda_center": 0.0, "aux_loss": "lovasz"},
     "Table 3: CE + Lovász + CeCo": {"aux_loss": "lovasz"},
 }
-# The lambda values compared on the validation images, and the name of the fit for each.
-CANDIDATES = {value: CECO if value == 0.4 else f"CE + CeCo (λ={value})" for value in LAMBDAS}
+CLAIMS = [
+    ("CeCo beats CE alone (λ = 0)", CECO, CE),
+    ("Table 1: PC learned + CC fixed (CeCo) beats PC fixed + CC fixed", CECO,
+     "Table 1: PC fixed, CC fixed"),
+    ("Table 1: PC learned + CC fixed (CeCo) beats PC fixed + CC learned", CECO,
+     "Table 1: PC fixed, CC learned"),
+    ("Table 1: PC learned + CC fixed (CeCo) beats PC learned + CC learned", CECO,
+     "Table 1: PC learned, CC learned"),
+    ("Table 3: CeCo adds to Dice", "Table 3: CE + Dice + CeCo", "Table 3: CE + Dice"),
+    ("Table 3: CeCo adds to Lovász", "Table 3: CE + Lovász + CeCo", "Table 3: CE + Lovász"),
+]  # fmt: skip
+# The validation study of --tune: each candidate against the same network with lambda_center=0.
+TUNING_CANDIDATES = {
+    "lr 1e-3, λ 0.4 (the earlier defaults)": {"lr": 1e-3, "lambda_center": 0.4},
+    "lr 3e-3, λ 0.4": {"lambda_center": 0.4},
+    "lr 3e-3, λ 0.4, etf_scale 10": {"lambda_center": 0.4, "etf_scale": 10.0},
+    "lr 3e-3, λ 0.8": {"lambda_center": 0.8},
+    "lr 3e-3, λ 0.2 (the defaults)": {},
+    "lr 3e-3, λ 0.1": {"lambda_center": 0.1},
+    "lr 1e-2, λ 0.4": {"lr": 1e-2, "lambda_center": 0.4},
+}
+TUNING_IMBALANCE = (10, 50, 200)
+TUNING_SEEDS = range(100, 105)
 GROUPS = ("head", "common", "tail")
 
 
-def split_data(imbalance, seed):
-    X, y = make_dense_segmentation(
-        n_images=N_TRAIN + N_VALID + N_TEST, imbalance=imbalance, random_state=seed, **DATA
-    )
-    cuts = np.cumsum([N_TRAIN, N_VALID])
-    return np.split(X, cuts), np.split(y, cuts)
+def fit(X, y, seed, **params):
+    return CeCoSegmenter(device="cpu", random_state=seed, **params).fit(X, y)
 
 
 def evaluate(segmenter, X, y):
-    """mIoU and the mean IoU of each frequency group."""
+    """mIoU and the mean IoU of each frequency group, in %."""
     report = segmenter.iou_report(X, y)
     groups = report.groupby("group")["iou"].mean()
-    return {"mIoU": report["iou"].mean(), **{group: groups[group] for group in GROUPS}}
+    return {"mIoU": 100 * report["iou"].mean(), **{group: 100 * groups[group] for group in GROUPS}}
 
 
 def center_geometry(segmenter, X, y):
@@ -89,122 +116,127 @@ def center_geometry(segmenter, X, y):
     }
 
 
-def run_level(imbalance, seeds):
-    """Test scores of every variant and seed, validation mIoU per lambda, center geometry."""
-    test_rows, valid_rows, geometry_rows = [], [], []
+def gain_map(seeds):
+    """Test tail IoU of CeCo and of lambda_center=0 on every (imbalance, size, seed)."""
+    rows = []
+    for imbalance, n_train, seed in itertools.product(MAP_IMBALANCE, MAP_SIZES, seeds):
+        X, y = make_dense_segmentation(
+            n_images=n_train + MAP_TEST, imbalance=imbalance, random_state=seed
+        )
+        for name, params in ((CECO, {}), (CE, {"lambda_center": 0.0})):
+            segmenter = fit(X[:n_train], y[:n_train], seed, **params)
+            scores = evaluate(segmenter, X[n_train:], y[n_train:])
+            rows.append({"imbalance": imbalance, "training images": n_train, "seed": seed,
+                         "model": name, **scores})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def gain_table(results, value):
+    """Per (imbalance, size): CE's mean, CeCo's paired gain ± 95 % interval, wins, verdict."""
+    lines = [
+        f"| imbalance | training images | CE {value} | CeCo − CE | wins | verdict |",
+        "|---|---|---|---|---|---|",
+    ]
+    for (imbalance, n_train), cell in results.groupby(["imbalance", "training images"]):
+        wide = cell.pivot(index="seed", columns="model", values=value)
+        mean, half_width, wins, n = paired_difference(wide[CECO] - wide[CE])
+        lines.append(
+            f"| {imbalance} | {n_train} | {wide[CE].mean():.1f} | {mean:+.1f} ± {half_width:.1f} "
+            f"| {wins}/{n} | {verdict(mean, half_width)} |"
+        )
+    return "\n".join(lines)
+
+
+def run_tables(seeds, imbalance=200):
+    """Test scores of every Table 1 / Table 3 variant and seed, and the center geometry."""
+    test_rows, geometry_rows = [], []
     for seed in seeds:
-        (X_train, X_valid, X_test), (y_train, y_valid, y_test) = split_data(imbalance, seed)
-        fits = {
-            **VARIANTS,
-            **{name: {"lambda_center": value} for value, name in CANDIDATES.items()},
-        }
-        for name, params in fits.items():
-            segmenter = CeCoSegmenter(random_state=seed, **RECIPE, **params)
-            segmenter.fit(X_train, y_train)
-            test_rows.append({"variant": name, "seed": seed, **evaluate(segmenter, X_test, y_test)})
-            if (
-                segmenter.lambda_center in CANDIDATES
-                and name == CANDIDATES[segmenter.lambda_center]
-            ):
-                scores = evaluate(segmenter, X_valid, y_valid)
-                valid_rows.append({"lambda": segmenter.lambda_center, "seed": seed, **scores})
+        X, y = make_dense_segmentation(
+            n_images=N_TRAIN + N_TEST, imbalance=imbalance, random_state=seed, **DATA
+        )
+        for name, params in VARIANTS.items():
+            segmenter = fit(X[:N_TRAIN], y[:N_TRAIN], seed, **params)
+            scores = evaluate(segmenter, X[N_TRAIN:], y[N_TRAIN:])
+            test_rows.append({"model": name, "seed": seed, **scores})
             if name in (CE, CECO):
-                geometry = center_geometry(segmenter, X_train, y_train)
-                geometry_rows.append({"variant": name, "seed": seed, **geometry})
-    return pd.DataFrame(test_rows), pd.DataFrame(valid_rows), pd.DataFrame(geometry_rows)
+                geometry = center_geometry(segmenter, X[:N_TRAIN], y[:N_TRAIN])
+                geometry_rows.append({"model": name, "seed": seed, **geometry})
+    return pd.DataFrame(test_rows), pd.DataFrame(geometry_rows)
 
 
-def mean_std(values):
-    return f"{100 * values.mean():.1f} ± {100 * values.std(ddof=0):.1f}"
+def means_table(table):
+    """Mean ± std over seeds of mIoU and the group IoUs, per model."""
+    grouped = table.groupby("model", sort=False)[["mIoU", *GROUPS]]
+    return grouped.agg(lambda values: f"{values.mean():.1f} ± {values.std():.1f}").to_markdown()
 
 
-def scores_table(test, selected):
-    """Markdown table: variant, mIoU and group IoUs (mean ± std over seeds, in %), tail gain."""
-    extra = [name for name in CANDIDATES.values() if name not in VARIANTS]
-    chosen = test[test["variant"] == CANDIDATES[selected]]
-    chosen = chosen.assign(variant=f"CE + CeCo (λ={selected}, chosen on validation)")
-    test = pd.concat([test[~test["variant"].isin(extra)], chosen])
-    baseline = test[test["variant"] == CE].set_index("seed")["tail"]
-    lines = [
-        "| variant | mIoU | head | common | tail | Δ tail vs CE | seeds with higher tail |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for name, rows in test.groupby("variant", sort=False):
-        rows = rows.set_index("seed")
-        gain = rows["tail"] - baseline[rows.index]
-        cells = [mean_std(rows[column]) for column in ("mIoU", *GROUPS)]
-        wins = f"{int((gain > 0).sum())}/{len(gain)}"
-        lines.append(f"| {name} | {' | '.join(cells)} | {100 * gain.mean():+.1f} | {wins} |")
-    return "\n".join(lines)
-
-
-def selection_table(valid):
-    means = valid.groupby("lambda")[["mIoU", "tail"]].mean()
-    lines = ["| λ | validation mIoU | validation tail IoU |", "|---|---|---|"]
-    lines += [
-        f"| {value} | {100 * row['mIoU']:.1f} | {100 * row['tail']:.1f} |"
-        for value, row in means.iterrows()
-    ]
-    return "\n".join(lines), float(means["mIoU"].idxmax())
-
-
-def geometry_table(geometry):
-    means = geometry.groupby("variant", sort=False).mean(numeric_only=True).drop(columns="seed")
-    lines = [
-        "| variant | " + " | ".join(means.columns) + " |",
-        "|---" * (len(means.columns) + 1) + "|",
-    ]
-    lines += [
-        f"| {name} | " + " | ".join(f"{value:.3f}" for value in row) + " |"
-        for name, row in means.iterrows()
-    ]
-    return "\n".join(lines)
-
-
-def tune_recipe(imbalance_levels):
-    """Validation mIoU of the CE baseline (seed 0) for a few learning rates and epoch counts."""
-    print("| imbalance | lr | max_epochs | validation mIoU | validation tail IoU |")
-    print("|---|---|---|---|---|")
-    for imbalance in imbalance_levels:
-        (X_train, X_valid, _), (y_train, y_valid, _) = split_data(imbalance, seed=0)
-        for lr in (1e-3, 3e-3):
-            for max_epochs in (15, 30, 60):
-                recipe = {**RECIPE, "lr": lr, "max_epochs": max_epochs}
-                segmenter = CeCoSegmenter(lambda_center=0.0, random_state=0, **recipe)
-                scores = evaluate(segmenter.fit(X_train, y_train), X_valid, y_valid)
-                print(
-                    f"| {imbalance} | {lr} | {max_epochs} | {100 * scores['mIoU']:.1f} | "
-                    f"{100 * scores['tail']:.1f} |"
-                )
+def tune(sizes):
+    """Validation tail IoU of each candidate and its paired gain over lambda_center=0."""
+    rows = []
+    for imbalance, n_train, seed in itertools.product(TUNING_IMBALANCE, sizes, TUNING_SEEDS):
+        # 60 images beyond the training ones: 20 for validation, 40 unused (kept so that the
+        # draws are those of the study that first compared these candidates).
+        X, y = make_dense_segmentation(
+            n_images=n_train + 60, imbalance=imbalance, random_state=seed
+        )
+        for (name, params), ceco in itertools.product(TUNING_CANDIDATES.items(), (True, False)):
+            switch = {} if ceco else {"lambda_center": 0.0}
+            segmenter = fit(X[:n_train], y[:n_train], seed, **params, **switch)
+            scores = evaluate(segmenter, X[n_train : n_train + 20], y[n_train : n_train + 20])
+            rows.append({"candidate": name, "ceco": ceco, "imbalance": imbalance,
+                         "size": n_train, "seed": seed, "tail": scores["tail"]})  # fmt: skip
+    wide = pd.DataFrame(rows).pivot_table(
+        index=["candidate", "imbalance", "size", "seed"], columns="ceco", values="tail"
+    )
+    gain = (wide[True] - wide[False]).rename("gain")
+    by_level = gain.groupby(level=["candidate", "imbalance"]).mean().unstack("imbalance")
+    by_level.columns = [f"gain at {level}" for level in by_level.columns]
+    summary = by_level.assign(
+        **{
+            "mean gain": gain.groupby(level="candidate").mean(),
+            "CE tail": wide[False].groupby(level="candidate").mean(),
+            "CeCo tail": wide[True].groupby(level="candidate").mean(),
+        }
+    ).loc[list(TUNING_CANDIDATES)]
+    print(
+        f"Validation tail IoU (%), draws {TUNING_SEEDS.start}-{TUNING_SEEDS.stop - 1} per "
+        f"imbalance, training images {', '.join(map(str, sizes))}; gain = CeCo minus the same "
+        "network with λ = 0\n"
+    )
+    print(summary.to_markdown(floatfmt=".1f"))
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--imbalance", type=float, nargs="+", default=[20.0, 200.0])
-    parser.add_argument("--tune-recipe", action="store_true")
+    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--tune", action="store_true", help="print the validation study and stop")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[60], help="--tune's data sizes")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    if args.tune_recipe:
-        tune_recipe(args.imbalance)
+    if args.tune:
+        tune(args.sizes)
         return
     start = time.perf_counter()
-    print("# `CeCoSegmenter` benchmark\n")
-    print(
-        f"torch {torch.__version__} (1 thread), Python {platform.python_version()}; data "
-        f"`make_dense_segmentation(**{DATA})`, {N_TRAIN} train / {N_VALID} validation / "
-        f"{N_TEST} test images per seed; recipe {RECIPE}; seeds 0..{args.seeds - 1}.\n"
-    )
-    for imbalance in args.imbalance:
-        test, valid, geometry = run_level(imbalance, range(args.seeds))
-        selection, selected = selection_table(valid)
-        print(f"## imbalance {imbalance:g} (head/tail area ratio)\n")
-        print("Test IoU in %, mean ± std over seeds:\n")
-        print(scores_table(test, selected), "\n")
-        print(f"λ chosen on validation mIoU: {selected}\n")
-        print(selection, "\n")
-        print("Geometry of the training class centers (lower is closer to a simplex ETF):\n")
-        print(geometry_table(geometry), "\n")
+    seeds = range(args.seeds)
+    print(f"Defaults: {CeCoSegmenter().get_params()}; seeds 0..{args.seeds - 1}.\n")
+    results = gain_map(seeds)
+    print("### Where CeCo pays: test tail-class IoU (%) on `make_dense_segmentation` at its "
+          f"defaults, {MAP_TEST} test images per draw\n")  # fmt: skip
+    print(gain_table(results, "tail"), "\n")
+    print("The same fits, mIoU (%):\n")
+    print(gain_table(results, "mIoU"), "\n")
+    test, geometry = run_tables(seeds)
+    print(f"### Tables 1 and 3 at 200:1 on `make_dense_segmentation(**{DATA})`, {N_TRAIN} "
+          f"training / {N_TEST} test images\n")  # fmt: skip
+    print("Test IoU (%), mean ± std over seeds:\n")
+    print(means_table(test), "\n")
+    print("The claims as paired comparisons, tail IoU (mean difference ± 95% interval):\n")
+    print(paired_table(test, CLAIMS, value="tail"), "\n")
+    print("The same, mIoU:\n")
+    print(paired_table(test, CLAIMS, value="mIoU"), "\n")
+    print("Geometry of the training class centers (lower is closer to a simplex ETF):\n")
+    print(geometry.groupby("model", sort=False).mean().drop(columns="seed").to_markdown(
+        floatfmt=".3f"), "\n")  # fmt: skip
     print(f"Total time: {time.perf_counter() - start:.0f} s.")
 
 
