@@ -173,8 +173,8 @@ CHECKED = {
             lr_schedule=None,
             random_state=0,
         ),  # fmt: skip
-        {},
-        True,
+        _ONE_ULP,
+        False,
     ),
     "ClusterFBSeparator": (
         ClusterFBSeparator(
