@@ -27,7 +27,11 @@ BENCHMARKS = {
         ["--seeds", "1", "--rg-seeds", "1"],
     ),
     "bench_clusterfb.py": ("ClusterFBSeparator (CASE): Tables 4-6", [], ["--seeds", "1"]),
-    "bench_ceco.py": ("CeCoSegmenter: CE vs CE + center collapse", [], ["--seeds", "1"]),
+    "bench_ceco.py": (
+        "CeCoSegmenter: where the center-collapse regulariser pays, Tables 1 and 3",
+        [],
+        ["--seeds", "1"],
+    ),
     "bench_ot.py": ("ncestimators.ot against POT", [], ["--repeats", "5"]),
     "bench_overhead.py": ("Training overhead and predict throughput", [], ["--repeats", "1"]),
     "bench_adapters.py": (
@@ -121,14 +125,15 @@ def _header(quick):
     mode = (
         "quick (one seed or repeat each: a smoke run, not the recorded numbers)"
         if quick
-        else ("full")
+        else "full"
     )
     return (
         "# Benchmark results\n\n"
         "Written by `ncestimators bench`: every script under `examples/benchmarks/`, run in its "
         "own process, its output below as it printed it. Regenerate with `ncestimators bench` "
-        "(`--quick` for a smoke run). What the numbers mean, and what did not reproduce, is in "
-        "the `results_*.md` files beside this one. Test data is never used for a choice.\n\n"
+        "(`--quick` for a smoke run, `--only bench_x.py` to rerun one section). What the numbers "
+        "mean, and what did not reproduce, is in the `results_*.md` files beside this one. Test "
+        "data is never used for a choice.\n\n"
         f"* Mode: {mode}; each section says when it ran.\n"
         f"* Machine: {cpu}, {os.cpu_count()} CPUs, {platform.platform()}; Python "
         f"{platform.python_version()}.\n"
