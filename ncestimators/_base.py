@@ -27,6 +27,7 @@ from ._training import (
     EpochHooks,
     HoldoutSplit,
     Network,
+    TrainingHealth,
     crop_padding_collate,
     draw_seed,
     resolve_device,
@@ -231,11 +232,14 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
                 _unwrapped(net.module_).load_state_dict(_unwrapped(previous.module_).state_dict())
                 net.criterion_.load_state_dict(previous.criterion_.state_dict())
                 net.history_ = previous.history_
+            epochs_before = len(net.history)
             net.partial_fit(self._dataset(X, y), y)
+        if _interrupted(net, len(net.history) - epochs_before):
+            net.history.record("interrupted", True)
         self.net_ = net
         self._trained_signature = signature
         self.history_ = net.history
-        self.n_iter_ = len(net.history)
+        self.n_iter_ = sum("train_loss" in row for row in net.history)
 
     def _network_signature(self):
         """What the shape of the network depends on: data sizes and ``_network_params``."""
@@ -264,7 +268,7 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
         return self.net_
 
     def _make_net(self, device, seed):
-        callbacks = [("epoch_hooks", EpochHooks())]
+        callbacks = [("training_health", TrainingHealth()), ("epoch_hooks", EpochHooks())]
         train_split = None
         if self.validation_fraction is not None:
             train_split = HoldoutSplit(
@@ -331,6 +335,18 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "net_")
+
+
+def _interrupted(net, n_epochs):
+    """Whether a KeyboardInterrupt (Ctrl-C, or a callback's) ended the fit that ran n_epochs.
+
+    skorch catches it and returns the net as it was; early stopping ends a fit the same way,
+    so a fit that early stopping ended, or that ran all its epochs, was not interrupted.
+    """
+    if n_epochs >= net.max_epochs and "train_loss" in net.history[-1]:
+        return False
+    stopper = dict(net.callbacks_).get("early_stopping")
+    return stopper is None or stopper.misses_ < stopper.patience
 
 
 def _unwrapped(module):

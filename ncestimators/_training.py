@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 import torch
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from skorch import NeuralNet
 from skorch.callbacks import Callback
@@ -26,8 +27,45 @@ from .exceptions import DeviceWarning
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
 
 
+class TrainingHealth(Callback):
+    """Stop a fit whose loss is not finite; warn once when the loss explodes.
+
+    Exploding means the epoch's training loss is more than ``factor`` times the first training
+    batch's loss of this fit (with losses below 1 counted as 1, so that a loss that starts near
+    zero may wander): a step size far too large for the loss, which otherwise trains to garbage
+    without a word.
+    """
+
+    def __init__(self, factor=100.0):
+        self.factor = factor
+
+    def on_train_begin(self, net, **kwargs):
+        self.initial_loss_ = None
+        self.warned_ = False
+
+    def on_epoch_end(self, net, **kwargs):
+        epoch = len(net.history)
+        loss = net.history[-1, "train_loss"]
+        if not np.isfinite(loss):
+            raise ValueError(
+                f"Training diverged: the training loss is {loss} in epoch {epoch}. "
+                "Lower lr, standardise the features, or check them for extreme values."
+            )
+        if self.initial_loss_ is None:
+            self.initial_loss_ = net.history[-1, "batches", 0, "train_loss"]
+        if not self.warned_ and loss > self.factor * max(abs(self.initial_loss_), 1.0):
+            self.warned_ = True
+            warnings.warn(
+                f"The training loss exploded: {loss:.3g} in epoch {epoch}, against "
+                f"{self.initial_loss_:.3g} on the first batch. The model is likely garbage; "
+                f"lower lr (now {net.lr}) or standardise the features.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+
+
 class EpochHooks(Callback):
-    """Tell the criterion (and module) when an epoch starts and ends; stop a diverged fit.
+    """Tell the criterion (and module) when an epoch starts and ends.
 
     Schedules such as AllNC's curriculum weight and once-per-epoch steps such as the
     label-to-prototype reassignment need the epoch index, which skorch keeps in its history.
@@ -42,12 +80,6 @@ class EpochHooks(Callback):
                 owner.start_epoch(epoch, net.max_epochs)
 
     def on_epoch_end(self, net, **kwargs):
-        loss = net.history[-1, "train_loss"]
-        if not np.isfinite(loss):
-            raise ValueError(
-                f"Training diverged: the training loss is {loss} in epoch {len(net.history)}. "
-                "Lower lr, standardise the features, or check them for extreme values."
-            )
         for owner in (net.criterion_, net.module_):
             if hasattr(owner, "end_epoch"):
                 for key, value in (owner.end_epoch() or {}).items():

@@ -8,10 +8,12 @@ import numpy as np
 import pytest
 import torch
 from sklearn.base import ClassifierMixin
-from sklearn.exceptions import NotFittedError
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.utils.estimator_checks import check_param_validation, parametrize_with_checks
+from skorch.callbacks import Callback
 from torch import nn
 
+from ncestimators import AllNCClassifier
 from ncestimators._base import TorchEstimatorBase
 from ncestimators._training import (
     GradientClipping,
@@ -230,6 +232,64 @@ def test_diverged_training_is_a_value_error_and_leaves_nothing_fitted():
         model.set_params(optimizer="sgd", lr=1e20).fit(X * 1e10, y)
     with pytest.raises(NotFittedError):
         model.predict(X)
+
+
+def test_an_exploding_loss_warns_once_and_says_what_to_change():
+    # The issue's case: lr=1e6 trains AllNC to a finite loss of about 1e14 and to garbage.
+    X, y = _blobs()
+    with pytest.warns(ConvergenceWarning) as record:
+        model = AllNCClassifier(lr=1e6, max_epochs=5, random_state=0).fit(X, y)
+    exploded = [w for w in record if issubclass(w.category, ConvergenceWarning)]
+    assert len(exploded) == 1
+    assert re.search(r"loss exploded: .* lower lr \(now 1000000.0\)", str(exploded[0].message))
+    assert np.isfinite(model.history_[-1, "train_loss"])
+
+
+@pytest.mark.parametrize("estimator", [SoftmaxRegression, AllNCClassifier])
+def test_a_healthy_fit_does_not_warn(estimator):
+    X, y = _blobs()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        estimator(max_epochs=5, random_state=0).fit(X, y)
+
+
+class _Interrupt(Callback):
+    """Raises KeyboardInterrupt, as Ctrl-C would, at the end of an epoch or within one."""
+
+    def __init__(self, epoch, *, within=False):
+        self.epoch = epoch
+        self.within = within
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if self.within and training and len(net.history) == self.epoch:
+            raise KeyboardInterrupt
+
+    def on_epoch_end(self, net, **kwargs):
+        if not self.within and len(net.history) == self.epoch:
+            raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("within", [False, True])
+def test_an_interrupted_fit_leaves_a_usable_model_and_says_so(within):
+    X, y = _blobs()
+    model = SoftmaxRegression(
+        max_epochs=10, batch_size=16, callbacks=[_Interrupt(3, within=within)], random_state=0
+    ).fit(X, y)
+    assert model.history_[-1, "interrupted"] is True
+    assert len(model.history_) == 3 and model.n_iter_ == (2 if within else 3)
+    assert model.predict(X).shape == y.shape
+    assert model.score(X, y) > 0.5
+
+
+def test_early_stopping_and_a_full_fit_are_not_interruptions():
+    X, y = _blobs()
+    full = SoftmaxRegression(max_epochs=3, random_state=0).fit(X, y)
+    stopped = SoftmaxRegression(
+        max_epochs=200, validation_fraction=0.25, n_iter_no_change=2, random_state=0
+    ).fit(X, y)
+    assert stopped.n_iter_ < 200
+    for model in (full, stopped):
+        assert all("interrupted" not in row for row in model.history_)
 
 
 def test_warm_start_honours_a_new_max_epochs():

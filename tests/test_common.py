@@ -20,6 +20,7 @@ import torch
 from accelerate import Accelerator
 from sklearn.model_selection import GridSearchCV
 from sklearn.utils.estimator_checks import check_param_validation, estimator_checks_generator
+from skorch.callbacks import Callback
 
 from ncestimators import (
     AllNCClassifier,
@@ -252,6 +253,21 @@ def test_round_trip_gives_identical_outputs(case, dump, tmp_path):
         joblib.dump(model, tmp_path / "model.joblib")
         loaded = joblib.load(tmp_path / "model.joblib")
     _assert_same_outputs(outputs(loaded, X), outputs(model, X))
+
+
+class _InterruptAfterSecondEpoch(Callback):
+    """Raises KeyboardInterrupt at the end of the second epoch, as Ctrl-C would then."""
+
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) == 2:
+            raise KeyboardInterrupt
+
+
+def test_an_interrupted_fit_keeps_a_usable_model_and_says_so(case):
+    make_estimator, X, y, outputs = case
+    model = make_estimator(random_state=0, callbacks=[_InterruptAfterSecondEpoch()]).fit(X, y)
+    assert model.n_iter_ == 2 and model.history_[-1, "interrupted"] is True
+    assert all(np.isfinite(output).all() for output in outputs(model, X))
 
 
 def test_same_random_state_gives_identical_outputs(case):

@@ -161,9 +161,11 @@ class AllNCClassifier(ClassifierMixin, TorchEstimatorBase):
 
     history_ : skorch.callbacks.History
         Per-epoch training record.
+        A fit stopped by ``KeyboardInterrupt`` (Ctrl-C) keeps the model as it was and marks
+        its last row ``interrupted``.
 
     n_iter_ : int
-        Number of epochs trained.
+        Number of finished epochs.
 
     See Also
     --------

@@ -149,9 +149,11 @@ class CeCoSegmenter(ClassifierMixin, TorchEstimatorBase):
 
     history_ : skorch.History
         Per-epoch training (and validation) losses.
+        A fit stopped by ``KeyboardInterrupt`` (Ctrl-C) keeps the model as it was and marks
+        its last row ``interrupted``.
 
     n_iter_ : int
-        Number of epochs run.
+        Number of finished epochs.
 
     See Also
     --------
