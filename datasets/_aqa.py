@@ -329,7 +329,7 @@ def _read_labels(path, columns):
 def _read_clip_features(path):
     if not path.is_file():
         raise FileNotFoundError(f"Feature file not found: {path}")
-    features = np.load(path)
+    features = np.load(path, allow_pickle=False)
     if features.ndim != 2 or len(features) == 0:
         raise ValueError(
             f"{path} holds an array of shape {features.shape}; expected (n_clips, n_features) "

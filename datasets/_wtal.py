@@ -428,7 +428,7 @@ def _read_video_features(folder, name):
         path = folder / stream / f"{name}.npy"
         if not path.is_file():
             raise FileNotFoundError(f"Feature file not found: {path}")
-        features = np.load(path)
+        features = np.load(path, allow_pickle=False)
         if features.ndim != 2 or len(features) == 0:
             raise ValueError(
                 f"{path} must hold a non-empty (snippets, features) array, got shape "

@@ -333,6 +333,50 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
             placement["history"] = _distributed_history(self.accelerator)
         return placement
 
+    def save_params(self, f_params=None, f_optimizer=None, f_criterion=None, f_history=None):
+        """Save the fitted network's learned state, with skorch's ``NeuralNet.save_params``.
+
+        Writes state dicts (and the history as JSON), not the estimator: :meth:`load_params`
+        reads them into an estimator with the same parameters fitted on data of the same shape
+        and classes. To save the whole estimator, pickle it (``joblib.dump``).
+
+        Parameters
+        ----------
+        f_params, f_optimizer, f_criterion, f_history : str, path or file-like, default=None
+            Where to write the network's parameters and buffers, the optimizer's state, the
+            loss's state and the training history; None skips that part.
+        """
+        check_is_fitted(self)
+        self.net_.save_params(
+            f_params=f_params, f_optimizer=f_optimizer, f_criterion=f_criterion, f_history=f_history
+        )
+
+    def load_params(self, f_params=None, f_optimizer=None, f_criterion=None, f_history=None):
+        """Load state written by :meth:`save_params`; the fitted attributes follow it.
+
+        Files are read with ``torch.load(weights_only=True)`` (never unpickled) onto the
+        device this estimator's network is on, so a network trained on a GPU loads on a
+        CPU-only machine.
+
+        Parameters
+        ----------
+        f_params, f_optimizer, f_criterion, f_history : str, path or file-like, default=None
+            The files :meth:`save_params` wrote; None keeps that part as it is.
+
+        Returns
+        -------
+        self : object
+            The estimator, predicting as the one that saved the files.
+        """
+        check_is_fitted(self)
+        self.net_.load_params(
+            f_params=f_params, f_optimizer=f_optimizer, f_criterion=f_criterion, f_history=f_history
+        )
+        self.history_ = self.net_.history
+        self.n_iter_ = sum("train_loss" in row for row in self.history_)
+        self._read_fitted(self._head)
+        return self
+
     def __sklearn_is_fitted__(self):
         return hasattr(self, "net_")
 

@@ -118,6 +118,13 @@ def fis_v(tmp_path):
     return _write_release(tmp_path / "fis-v", "name TES PCS", rows, {"1": 7, "2": 5, "3": 6})
 
 
+def test_a_pickled_feature_file_is_refused_not_unpickled(rg):
+    # Unpickling runs code from the file; an object array in a release is refused instead.
+    np.save(rg / "swintx_avg_fps25_clip32" / "Ball_001.npy", np.array([{}], dtype=object))
+    with pytest.raises(ValueError, match="allow_pickle=False"):
+        load_aqa_features(rg, "Ball", "train")
+
+
 def test_load_rg_selects_an_apparatus_and_its_total_score(rg):
     data = load_aqa_features(rg, "Ball", "train")
     assert data.video_names == ["Ball_001", "Ball_002"]

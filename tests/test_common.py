@@ -270,6 +270,34 @@ def test_an_interrupted_fit_keeps_a_usable_model_and_says_so(case):
     assert all(np.isfinite(output).all() for output in outputs(model, X))
 
 
+def test_save_params_then_load_params_gives_identical_outputs(case, tmp_path):
+    make_estimator, X, y, outputs = case
+    model = make_estimator(random_state=0).fit(X, y)
+    files = {part: tmp_path / f"{part}.pt" for part in ("f_params", "f_optimizer", "f_criterion")}
+    model.save_params(**files, f_history=tmp_path / "history.json")
+    other = make_estimator(random_state=1).fit(X, y)
+    assert not np.array_equal(outputs(other, X)[0], outputs(model, X)[0])
+    other.load_params(**files, f_history=tmp_path / "history.json")
+    _assert_same_outputs(outputs(other, X), outputs(model, X))
+    assert other.n_iter_ == model.n_iter_
+
+
+def test_a_network_saved_on_cuda_loads_on_a_cpu_only_machine(case, tmp_path, monkeypatch):
+    # What skorch records of a net trained on CUDA is its device; unpickled on a machine
+    # without CUDA the state is mapped to the CPU, with a warning, and predicts the same.
+    make_estimator, X, y, outputs = case
+    model = make_estimator(random_state=0).fit(X, y)
+    model.net_.device = "cuda"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        loaded = pickle.loads(pickle.dumps(model))
+    assert any("no CUDA devices are available" in str(w.message) for w in caught)
+    assert str(loaded.net_.device) == "cpu"
+    model.net_.device = "cpu"
+    _assert_same_outputs(outputs(loaded, X), outputs(model, X))
+
+
 def test_same_random_state_gives_identical_outputs(case):
     make_estimator, X, y, outputs = case
     first = outputs(make_estimator(random_state=3).fit(X, y), X)
