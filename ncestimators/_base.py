@@ -38,6 +38,8 @@ from .exceptions import WarmStartWarning
 
 __all__ = []
 
+_EVALUATION_VALUES = 2**22  # input values per evaluation batch: 16 MiB of float32
+
 _INPUT_VALIDATORS = {
     "features": check_features,
     "sequences": check_sequences,
@@ -301,6 +303,7 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
             lr=self.lr,
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,
+            iterator_valid__batch_size=self._evaluation_batch_size(),
             dataset=ArrayDataset,
             iterator_train__shuffle=True,
             train_split=train_split,
@@ -311,6 +314,17 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
             **collate,
             **({} if self._stem is None else self._stem.net_params()),
         )
+
+    def _evaluation_batch_size(self):
+        """Batch size of prediction and validation: feature vectors go in large batches.
+
+        Fewer, larger matrix products are faster than ``batch_size`` ones (training batches
+        are small for the optimisation's sake, not the hardware's); a batch holds at most
+        ``_EVALUATION_VALUES`` input values. Images, maps and sequences keep ``batch_size``.
+        """
+        if self._input_kind != "features" or self._stem is not None:
+            return self.batch_size
+        return max(self.batch_size, min(_EVALUATION_VALUES // self.n_features_in_, 8192))
 
     def _net_class(self):
         return NeuralNet if self.accelerator is None else AcceleratedNet

@@ -402,8 +402,9 @@ class AllNCClassifier(ClassifierMixin, TorchEstimatorBase):
         y : ndarray of shape (n_samples,)
             Predicted labels.
         """
-        logits = self._logits(X)
-        return self.classes_[logits.argmax(axis=1)]
+        # The arg-max of the float32 logits: no float64 copy of the whole score matrix.
+        codes = self._forward(X).argmax(dim=1).numpy()
+        return self.classes_[codes]
 
     def embed(self, X):
         """Learned features: the encoder's output, the last layer before the classifier.

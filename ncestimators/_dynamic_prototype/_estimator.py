@@ -326,7 +326,8 @@ class DynamicPrototypeClassifier(ClassifierMixin, TorchEstimatorBase):
         y : ndarray of shape (n_samples,)
             Predicted labels.
         """
-        codes = self._class_cosines(X).argmax(axis=1)
+        # The arg-max of the float32 cosines: no float64 copy of the whole score matrix.
+        codes = self._forward(X).argmax(dim=1).numpy()
         return self.classes_[codes]
 
     def _class_cosines(self, X):
