@@ -82,7 +82,7 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
     adds skorch net parameters (the backbone's learning rate). The head and the loss do not
     change.
 
-    ``fit`` runs: validate X → encode y → check lengths → check parameters → train → read
+    ``fit`` runs: validate X → check lengths → encode y → check parameters → train → read
     fitted attributes. Every predict-like method goes through :meth:`_forward` (or
     :meth:`_forward_batches`), one batched, gradient-free pass of the head in eval mode.
 
@@ -146,8 +146,9 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
         X = self._validate_input(X, reset=True)
-        y = self._encode_target(X, y)
+        # Before encoding: a y of another length (an empty one too) must fail here, plainly.
         check_consistent_length(X, y)
+        y = self._encode_target(X, y)
         self._check_params_for_data(X)
         self._train(X, y)
         self._read_fitted(self._head)
