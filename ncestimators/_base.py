@@ -47,6 +47,11 @@ _INPUT_VALIDATORS = {
 }
 
 
+def class_codes(scores):
+    """Arg-max over the last axis, in the smallest integer type that holds the class count."""
+    return scores.argmax(dim=-1).to(torch.uint8 if scores.shape[-1] <= 256 else torch.int64)
+
+
 class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
     """Template of the ncestimators estimators: it owns ``fit`` and the forward pass.
 
@@ -82,7 +87,7 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
     adds skorch net parameters (the backbone's learning rate). The head and the loss do not
     change.
 
-    ``fit`` runs: validate X → check lengths → encode y → check parameters → train → read
+    ``fit`` runs: validate X → encode y → check lengths → check parameters → train → read
     fitted attributes. Every predict-like method goes through :meth:`_forward` (or
     :meth:`_forward_batches`), one batched, gradient-free pass of the head in eval mode.
 
@@ -146,9 +151,8 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
         X = self._validate_input(X, reset=True)
-        # Before encoding: a y of another length (an empty one too) must fail here, plainly.
-        check_consistent_length(X, y)
         y = self._encode_target(X, y)
+        check_consistent_length(X, y)
         self._check_params_for_data(X)
         self._train(X, y)
         self._read_fitted(self._head)
@@ -189,19 +193,24 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
         """The trained torch head."""
         return self.net_.module_.head
 
-    def _forward(self, X, *, method="forward", check_input=True):
+    def _forward(self, X, *, method="forward", check_input=True, reduce=None):
         """The head's eval-mode outputs for X, on the CPU: a tensor or a tuple of tensors.
 
         ``method`` names the head's method to call (e.g. "embed"); ``check_input=False`` takes
-        X already validated by :meth:`_validated_input`.
+        X already validated by :meth:`_validated_input`; ``reduce`` is applied to each batch's
+        outputs (see :meth:`_forward_batches`).
         """
-        batches = self._forward_batches(X, method=method, check_input=check_input)
+        batches = self._forward_batches(X, method=method, check_input=check_input, reduce=reduce)
         if isinstance(batches[0], tuple):
             return tuple(torch.cat(parts) for parts in zip(*batches, strict=True))
         return torch.cat(batches)
 
-    def _forward_batches(self, X, *, method="forward", check_input=True):
-        """The head's eval-mode outputs batch by batch, a list, for outputs of ragged shape."""
+    def _forward_batches(self, X, *, method="forward", check_input=True, reduce=None):
+        """The head's eval-mode outputs batch by batch, a list, for outputs of ragged shape.
+
+        ``reduce`` maps each batch's outputs to what is kept of them (e.g. their arg-max), so
+        that the full outputs of all of X never sit in memory together.
+        """
         if check_input:
             X = self._validated_input(X)
         net, network = self.net_, self.net_.module_
@@ -210,9 +219,10 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
         # would shard between processes.
         batches = NeuralNet.get_iterator(net, net.get_dataset(self._dataset(X)), training=False)
         network.eval()
+        reduce = reduce or (lambda outputs: outputs)
         with torch.inference_mode():
             return [
-                to_cpu(network.run(method, to_device(unpack_data(batch)[0], device)))
+                reduce(to_cpu(network.run(method, to_device(unpack_data(batch)[0], device))))
                 for batch in batches
             ]
 

@@ -22,7 +22,7 @@ import torch
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_consistent_length
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_array, column_or_1d, validate_data
+from sklearn.utils.validation import _num_samples, check_array, column_or_1d, validate_data
 from torch.utils.data import Dataset
 
 __all__ = []
@@ -98,6 +98,8 @@ def encode_classes(estimator, y):
 
     Raises a ValueError naming the class when ``y`` has a single class: there is nothing to learn.
     """
+    if _num_samples(y) == 0:
+        raise ValueError("y is empty; pass one label per sample.")
     check_classification_targets(y)
     encoder = LabelEncoder().fit(y)
     if len(encoder.classes_) < 2:

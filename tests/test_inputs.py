@@ -8,7 +8,7 @@ import pytest
 import torch
 from sklearn.base import BaseEstimator
 
-from ncestimators._inputs import check_features, check_positions, check_sequences
+from ncestimators._inputs import check_features, check_positions, check_sequences, encode_classes
 
 
 class _Sequences(BaseEstimator):
@@ -82,3 +82,9 @@ def test_check_positions_reads_point_cloud_collections_alike():
         assert positions.layout == "ragged" and positions.lengths.tolist() == [5, 3]
         labels = positions.flatten_labels(pd.Series([np.zeros(5), np.ones(3)]))
         assert labels.tolist() == [0] * 5 + [1] * 3
+
+
+def test_an_empty_y_is_a_value_error_not_an_index_error():
+    # Found by tests/test_fuzz.py: sklearn's target typing failed with an IndexError on it.
+    with pytest.raises(ValueError, match="y is empty"):
+        encode_classes(_Sequences(), np.array([], dtype=bool))

@@ -9,7 +9,7 @@ from scipy.special import softmax
 from sklearn.base import ClassifierMixin
 from sklearn.utils._param_validation import Interval
 
-from .._base import TorchEstimatorBase, check_hidden_dims
+from .._base import TorchEstimatorBase, check_hidden_dims, class_codes
 from .._training import to_numpy
 from ._head import AllNCHead
 from ._losses import AllNCLoss
@@ -402,8 +402,7 @@ class AllNCClassifier(ClassifierMixin, TorchEstimatorBase):
         y : ndarray of shape (n_samples,)
             Predicted labels.
         """
-        # The arg-max of the float32 logits: no float64 copy of the whole score matrix.
-        codes = self._forward(X).argmax(dim=1).numpy()
+        codes = self._forward(X, reduce=class_codes).numpy()
         return self.classes_[codes]
 
     def embed(self, X):

@@ -11,7 +11,7 @@ from sklearn.base import ClassifierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
-from .._base import TorchEstimatorBase, check_hidden_dims
+from .._base import TorchEstimatorBase, check_hidden_dims, class_codes
 from .._inputs import IGNORED, PositionDataset, encode_classes
 from .._training import mlp
 from ..geometry import simplex_etf
@@ -336,7 +336,8 @@ class CeCoSegmenter(ClassifierMixin, TorchEstimatorBase):
             Predicted labels; a list of ``(n_points_i,)`` arrays for list input.
         """
         images = self._validated_input(X)
-        return images.unflatten(self.classes_[self._logits(images).argmax(axis=-1)])
+        codes = self._forward(images, check_input=False, reduce=class_codes).numpy()
+        return images.unflatten(self.classes_[codes])
 
     def embed(self, X):
         """Embedding of every position, the features both classifiers read.

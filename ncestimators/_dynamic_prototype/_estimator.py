@@ -11,7 +11,7 @@ from sklearn.base import ClassifierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch.nn import functional as F
 
-from .._base import TorchEstimatorBase, check_hidden_dims
+from .._base import TorchEstimatorBase, check_hidden_dims, class_codes
 from .._training import to_numpy
 from ..geometry import simplex_etf, uniform_prototypes
 from ._head import SphereHead
@@ -326,8 +326,7 @@ class DynamicPrototypeClassifier(ClassifierMixin, TorchEstimatorBase):
         y : ndarray of shape (n_samples,)
             Predicted labels.
         """
-        # The arg-max of the float32 cosines: no float64 copy of the whole score matrix.
-        codes = self._forward(X).argmax(dim=1).numpy()
+        codes = self._forward(X, reduce=class_codes).numpy()
         return self.classes_[codes]
 
     def _class_cosines(self, X):
