@@ -4,8 +4,13 @@ Each estimator runs in a fresh process (``_memory_worker.py``), which reports th
 of its anonymous memory (``RssAnon``) while it fits one epoch and predicts on a float32
 ``np.memmap`` of 2**29 values (a sparse file of zeros: what is measured is the copying, not
 the values); the limit is 500 MiB.
+
+Opt-in (``NCESTIMATORS_MEMORY_TESTS=1``) until the measure is stable: the peak growth of
+identical runs of DynamicPrototypeClassifier ranged from 167 to 870 MiB on the same machine
+(issue #15), so as a CI gate it would fail at random.
 """
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -25,6 +30,9 @@ def _sparse_file(path, shape):
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(
+    not os.environ.get("NCESTIMATORS_MEMORY_TESTS"), reason="opt-in: NCESTIMATORS_MEMORY_TESTS=1"
+)
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc (Linux)")
 @pytest.mark.parametrize("name", list(CASES))
 def test_a_memory_mapped_x_trains_and_predicts_without_a_copy(name, tmp_path):
