@@ -433,7 +433,8 @@ class CeCoSegmenter(ClassifierMixin, TorchEstimatorBase):
             )
         true = np.full(len(labels), IGNORED, dtype=np.int64)
         true[labelled] = np.searchsorted(self.classes_, labels[labelled])
-        predicted = images.real_positions(self._logits(images).argmax(axis=-1))
+        codes = self._forward(images, check_input=False, reduce=class_codes).numpy()
+        predicted = images.real_positions(codes)
         return true, predicted
 
     def _labelled(self, labels):
