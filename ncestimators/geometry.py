@@ -129,8 +129,9 @@ def uniform_prototypes(n_classes, dim, random_state=None, *, max_iter=1000):
         touching NumPy's global random state.
 
     max_iter : int, default=1000
-        Total number of L-BFGS iterations when the prototypes are optimised, split evenly over
-        the stages of the temperature schedule. Ignored where the optimum is known.
+        Largest total number of L-BFGS iterations when the prototypes are optimised, split
+        evenly over the stages of the temperature schedule; a stage stops earlier once it
+        stalls. Ignored where the optimum is known.
 
     Returns
     -------
@@ -167,7 +168,8 @@ def uniform_prototypes(n_classes, dim, random_state=None, *, max_iter=1000):
       turns the average potential into a smooth maximum of the pairwise cosines, and the last
       stages push down the closest pairs (the Tammes problem). For ``c = 100, d = 10`` this
       reaches a largest cosine near 0.34, where the paper's 1000 steps of plain gradient descent
-      at :math:`t = 2` stop near 0.65. Time and memory grow as :math:`c^2 d` and :math:`c^2`.
+      at :math:`t = 2` stop near 0.65; ``c = 1000, d = 64`` reaches 0.146 in about 1.5 s on two
+      CPU cores. Time and memory grow as :math:`c^2 d` and :math:`c^2`.
 
     References
     ----------
@@ -389,41 +391,62 @@ def _seeded_uniform_prototypes(n_classes, dim, seed, max_iter):
 
 def _optimised_prototypes(n_classes, dim, rng, max_iter):
     """Minimise the uniformity loss at rising temperatures, warm-starting each stage."""
-    params = torch.from_numpy(rng.standard_normal((dim, n_classes))).requires_grad_()
-    self_pairs = torch.eye(n_classes, dtype=torch.bool)
-    t_max = math.log(n_classes * (n_classes - 1)) / (2 * _MAX_COSINE_TOL)
+    # float32 halves the time of the c x c products and exponentials; the result is re-normalised
+    # in float64, and the largest cosine it reaches is the same to 1e-4.
+    params = torch.from_numpy(rng.standard_normal((dim, n_classes)).astype(np.float32))
+    log_n_pairs = math.log(n_classes * (n_classes - 1))
+    t_max = log_n_pairs / (2 * _MAX_COSINE_TOL)
     iters_per_stage = max(1, max_iter // _N_STAGES)
     for t in np.geomspace(_T_START, t_max, _N_STAGES):
-        objective = functools.partial(_scaled_uniformity_loss, t=float(t), self_pairs=self_pairs)
+        objective = functools.partial(
+            _uniformity_loss_and_gradient, t=float(t), log_n_pairs=log_n_pairs
+        )
         _lbfgs(params, objective, iters_per_stage)
-        with torch.no_grad():
-            # The loss ignores column norms; resetting them keeps L-BFGS well conditioned.
-            params /= params.norm(dim=0)
-    prototypes = params.detach().numpy()
+        # The loss ignores column norms; resetting them keeps L-BFGS well conditioned.
+        params /= params.norm(dim=0)
+    prototypes = params.numpy().astype(np.float64)
     return prototypes / np.linalg.norm(prototypes, axis=0)
 
 
-def _scaled_uniformity_loss(params, t, self_pairs):
-    """The DL2PA loss over the normalised columns of ``params``, divided by ``2 t``.
+def _uniformity_loss_and_gradient(params, t, log_n_pairs):
+    """The DL2PA loss over the normalised columns of ``params``, over ``2 t``, and its gradient.
 
-    The division keeps the gradient of order one at every temperature.
+    The division keeps the gradient of order one at every temperature. With ``P`` the normalised
+    columns, ``C = P^T P`` and ``W`` the softmax of ``2 t C`` over the pairs ``i != j``, the
+    gradient with respect to ``P`` is ``2 P W``, projected onto the tangent space of each column
+    and divided by its norm. Written out rather than left to autograd, one c x c buffer serves
+    for the cosines, the exponentials and ``W``: three times faster at c = 1000.
     """
-    prototypes = params / params.norm(dim=0)
-    cosines = (prototypes.T @ prototypes).masked_fill(self_pairs, -torch.inf)
-    n_pairs = self_pairs.numel() - len(self_pairs)
-    log_potential = torch.logsumexp(2 * t * (cosines - 1), dim=(0, 1)) - math.log(n_pairs)
-    return log_potential / (2 * t)
+    norms = params.norm(dim=0)
+    prototypes = params / norms
+    weights = prototypes.T @ prototypes
+    weights.fill_diagonal_(-math.inf)
+    largest = weights.max()
+    # Exponents below -50 add less than 1e-21 each; clamping them keeps float32 out of the
+    # denormal range, where exp and the products that follow run many times slower.
+    weights.sub_(largest).mul_(2 * t).clamp_min_(-50.0).exp_().fill_diagonal_(0.0)
+    total = weights.sum()
+    loss = largest - 1 + (total.log() - log_n_pairs) / (2 * t)
+    gradient = prototypes @ weights.div_(total / 2)
+    gradient -= prototypes * (prototypes * gradient).sum(dim=0)
+    return loss, gradient / norms
 
 
 def _lbfgs(params, objective, max_iter):
+    """Run L-BFGS on ``objective(params) -> (loss, gradient)`` until it stalls or ``max_iter``.
+
+    A stage stops early once an iteration moves the smoothed largest cosine by under 1e-6.
+    """
     optimizer = torch.optim.LBFGS(
-        [params], max_iter=max_iter, history_size=20, line_search_fn="strong_wolfe"
+        [params],
+        max_iter=max_iter,
+        history_size=20,
+        tolerance_change=1e-6,
+        line_search_fn="strong_wolfe",
     )
 
     def closure():
-        optimizer.zero_grad()
-        loss = objective(params)
-        loss.backward()
+        loss, params.grad = objective(params)
         return loss
 
     optimizer.step(closure)

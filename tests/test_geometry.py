@@ -8,7 +8,12 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ncestimators.geometry import neural_collapse_metrics, simplex_etf, uniform_prototypes
+from ncestimators.geometry import (
+    _uniformity_loss_and_gradient,
+    neural_collapse_metrics,
+    simplex_etf,
+    uniform_prototypes,
+)
 
 METRIC_NAMES = [
     "nc1",
@@ -193,12 +198,36 @@ def test_optimised_prototypes_solve_known_tammes_cases(n_classes):
         assert optimum - 1e-4 <= max_cosine(prototypes) <= optimum + 1e-3
 
 
-@pytest.mark.xfail(
-    strict=True, reason="L-BFGS stalls at the pentagonal bipyramid (max cosine 0.309)"
+@settings(deadline=None, max_examples=30)
+@given(
+    n_classes=st.integers(3, 30),
+    dim=st.integers(2, 6),
+    t=st.floats(0.5, 2000),
+    seed=st.integers(0, 1000),
 )
-def test_optimised_prototypes_solve_tammes_seven():
-    prototypes = uniform_prototypes(7, 3, random_state=0)
-    assert max_cosine(prototypes) <= np.cos(np.radians(77.8695)) + 1e-3
+def test_uniformity_gradient_is_the_derivative_of_the_loss(n_classes, dim, t, seed):
+    # The hand-written gradient against autograd on the loss it claims to differentiate.
+    params = torch.from_numpy(np.random.default_rng(seed).standard_normal((dim, n_classes)))
+    log_n_pairs = np.log(n_classes * (n_classes - 1))
+    loss, gradient = _uniformity_loss_and_gradient(params.clone(), t, log_n_pairs)
+
+    leaf = params.clone().requires_grad_()
+    prototypes = leaf / leaf.norm(dim=0)
+    cosines = (prototypes.T @ prototypes).masked_fill(torch.eye(n_classes, dtype=bool), -torch.inf)
+    expected = (torch.logsumexp(2 * t * (cosines - 1), dim=(0, 1)) - log_n_pairs) / (2 * t)
+    expected.backward()
+    np.testing.assert_allclose(loss.item(), expected.item(), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(gradient.numpy(), leaf.grad.numpy(), rtol=1e-6, atol=1e-9)
+
+
+def test_optimised_prototypes_for_tammes_seven_end_at_the_optimum_or_the_bipyramid():
+    # c = 7 has a local minimum, the pentagonal bipyramid (max cosine cos 72 deg); L-BFGS from a
+    # random start lands in it for some seeds and at the optimum for others, never elsewhere.
+    optimum, bipyramid = np.cos(np.radians([77.8695, 72.0]))
+    ends = [max_cosine(uniform_prototypes(7, 3, random_state=seed)) for seed in range(6)]
+    solved = np.isclose(ends, optimum, atol=1e-3)
+    assert np.all(solved | np.isclose(ends, bipyramid, atol=1e-3)), ends
+    assert solved.any(), ends
 
 
 @pytest.mark.parametrize("n_classes, dim", [(5, 8), (7, 4), (9, 2), (30, 4)])
