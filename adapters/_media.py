@@ -15,16 +15,19 @@ __all__ = []
 _FLOAT_TOLERANCE = 1e-3  # float images above 1 + this are taken to be in 0-255, not [0, 1]
 
 
-def check_image_array(X, name="X"):
+def check_image_array(X, name="X", unit="image"):
     """Validate an image array; return ``(X, channels_last)`` without copying it.
 
     ``(n, H, W, C)`` (channels last) and ``(n, C, H, W)`` arrays with 1 or 3 channels, and
-    ``(n, H, W)`` grey images, as uint8 or as floats in [0, 1]; ``np.memmap`` stays one.
+    ``(n, H, W)`` grey images, as uint8 or as floats in [0, 1]; ``np.memmap`` stays one. Torch
+    tensors and nested lists are converted, arrays of the other byte order copied to this
+    machine's. ``unit`` names what the first axis holds in messages (images, or frames).
     """
-    if not isinstance(X, np.ndarray):
-        X = np.asarray(X)
+    X = _as_array(X, name)
     if X.ndim == 3:
         X = X[..., None]
+    if X.ndim == 4 and X.shape[0] == 0:
+        raise ValueError(f"{name} of shape {X.shape} is empty; pass at least one {unit}.")
     if X.ndim != 4 or 0 in X.shape:
         raise ValueError(
             f"{name} of shape {X.shape} is not a batch of images: pass (n, H, W, C) or "
@@ -38,6 +41,8 @@ def check_image_array(X, name="X"):
         raise ValueError(
             f"{name} of shape {X.shape} has neither 1 nor 3 channels on its last or second axis."
         )
+    if not X.dtype.isnative:  # torch reads native byte order only
+        X = X.astype(X.dtype.newbyteorder("="))
     if X.dtype == np.uint8:
         return X, channels_last
     if X.dtype.kind != "f":
@@ -53,6 +58,22 @@ def check_image_array(X, name="X"):
             "by 255 (or by the maximum), or pass uint8 images."
         )
     return X, channels_last
+
+
+def _as_array(X, name):
+    """X as a NumPy array: tensors detached and moved to the CPU, lists stacked."""
+    if isinstance(X, np.ndarray):
+        return X
+    if torch.is_tensor(X):
+        X = X.detach().cpu()
+        return (X.float() if X.dtype == torch.bfloat16 else X).numpy()
+    try:
+        return np.asarray(X)
+    except (ValueError, TypeError) as error:  # ragged lists, lists of images and paths
+        raise ValueError(
+            f"{name} cannot be read as one array of images ({error}). Pass an (n, H, W, C) or "
+            "(n, C, H, W) array of images of one size, or a list of PIL images or paths."
+        ) from error
 
 
 def is_image_collection(X):
@@ -85,11 +106,22 @@ def decode_image(item, index=0):
     from PIL import Image
 
     if not _is_path(item):
-        return np.array(item.convert("RGB"))
-    if not os.path.isfile(item):
+        image = np.array(item.convert("RGB"))
+    elif not os.path.isfile(item):
         raise ValueError(f"Image {index}: the file {str(item)!r} does not exist.")
-    with Image.open(item) as image:
-        return np.array(image.convert("RGB"))
+    else:
+        try:
+            with Image.open(item) as opened:
+                image = np.array(opened.convert("RGB"))
+        except (OSError, Image.DecompressionBombError) as error:
+            raise ValueError(
+                f"Image {index}: the file {str(item)!r} is not an image PIL can read ({error})."
+            ) from error
+    if 0 in image.shape:
+        raise ValueError(
+            f"Image {index} is empty: it has {image.shape[1]} x {image.shape[0]} pixels."
+        )
+    return image
 
 
 def resize_to(image, size):
@@ -111,8 +143,11 @@ def check_videos(X):
     """Videos as a list of ``(F, H, W, C)`` uint8 or [0, 1] float arrays.
 
     Accepts a list, tuple, 1-D object array or Series of frame arrays, or of video files (read
-    with torchcodec or PyAV, whichever is installed).
+    with torchcodec or PyAV, whichever is installed); a 5-D array or tensor is a batch of
+    videos of one length.
     """
+    if torch.is_tensor(X):
+        X = _as_array(X, "X")
     if isinstance(X, np.ndarray) and X.dtype != object and X.ndim == 5:
         items = list(X)
     elif isinstance(X, list | tuple | pd.Series) or (
@@ -120,16 +155,17 @@ def check_videos(X):
     ):
         items = list(X)
     else:
+        shape = f" of shape {X.shape}" if isinstance(X, np.ndarray) else ""
         raise ValueError(
-            "Videos must be a list of (n_frames, H, W, 3) frame arrays or of video file paths, "
-            f"got {type(X).__name__}."
+            "Videos must be a list of (n_frames, H, W, 3) frame arrays or of video file paths "
+            f"(one video too: [frames]), got {type(X).__name__}{shape}."
         )
     if not items:
         raise ValueError("X holds no videos.")
     videos = []
     for index, item in enumerate(items):
         frames = read_video(item, index) if _is_path(item) else item
-        frames, channels_last = check_image_array(frames, name=f"Video {index}")
+        frames, channels_last = check_image_array(frames, name=f"Video {index}", unit="frame")
         if not channels_last:
             raise ValueError(
                 f"Video {index} has shape {frames.shape}; pass its frames as (n_frames, H, W, C)."
