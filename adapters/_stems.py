@@ -14,6 +14,12 @@ from ._backbones import Preprocess
 __all__ = []
 
 POOLS = ("avg", "max")
+# Errors of the device, not of the input (torch.AcceleratorError is new in torch 2.8).
+_DEVICE_ERRORS = tuple(
+    error
+    for error in (torch.cuda.OutOfMemoryError, getattr(torch, "AcceleratorError", None))
+    if error is not None
+)
 
 
 class ImageStem(nn.Module):
@@ -55,7 +61,7 @@ class ImageStem(nn.Module):
             images = self.preprocess.resize_and_crop(images)
         if self.training and self.augment is not None:
             images = self.augment(images)
-        maps = self.backbone(self.preprocess.normalize(images))
+        maps = run_backbone(self.backbone, self.preprocess.normalize(images))
         if self.output == "grid":
             return _as_map(maps).flatten(2).transpose(1, 2)
         if self.output == "map":
@@ -104,6 +110,27 @@ class SequenceStem(nn.Module):
         features = self.clip_stem(sequences[real])
         padded = features.new_full((*real.shape, features.shape[-1]), float("nan"))
         return padded.index_put((*real.nonzero(as_tuple=True),), features)
+
+
+def run_backbone(backbone, inputs):
+    """The backbone's outputs for preprocessed inputs.
+
+    A backbone that cannot run on inputs of this shape (images smaller than its kernels, a
+    module that takes other channels or a flat vector of another size, an image model given
+    clips) raises a ValueError that shows the shape; errors of the device (out of memory, CUDA
+    errors) pass unchanged.
+    """
+    try:
+        return backbone(inputs)
+    except _DEVICE_ERRORS:
+        raise
+    except RuntimeError as error:
+        kind = "clips (B, C, T, H, W)" if inputs.ndim == 5 else "images (B, C, H, W)"
+        raise ValueError(
+            f"The backbone cannot run on {kind} of shape {tuple(inputs.shape)} ({error}). Pass "
+            "images (and clips) large enough for its kernels and strides, of the size it was "
+            "fitted on if it ends in a linear layer, or a module that takes 3-channel input."
+        ) from error
 
 
 def pool_features(outputs, pool):
