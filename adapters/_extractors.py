@@ -42,7 +42,7 @@ class _FeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
     """What the extractors share: backbone loading, devices, precision and the batched loop.
 
     A subclass sets ``_video``, builds its stem in :meth:`_make_stem`, turns X into a torch
-    Dataset of stem inputs in :meth:`_dataset` and shapes the stacked outputs in
+    Dataset of stem inputs in :meth:`_dataset` and shapes the outputs of the batches in
     :meth:`_arrange`.
     """
 
@@ -117,7 +117,7 @@ class _FeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
             )
         batches = tqdm(loader, disable=not self.verbose, desc=type(self).__name__, unit="batch")
         outputs = [self._run(batch, dataset.resized) for batch in batches]
-        return self._arrange(np.concatenate(outputs), dataset)
+        return self._arrange(outputs, dataset)
 
     def _run(self, batch, resized=False):
         """Stem outputs of one batch of stem inputs, as a float32 array."""
@@ -140,8 +140,9 @@ class _FeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
             return None
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
 
-    def _arrange(self, features, dataset):
-        return features
+    def _arrange(self, outputs, dataset):
+        """The transform's output from the list of the batches' outputs."""
+        return np.concatenate(outputs)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -262,12 +263,13 @@ class BackboneFeatures(_FeatureExtractor):
         return image_dataset(X, self.stem_.preprocess)
 
 
-class DenseFeatures(_FeatureExtractor):
+class DenseFeatures(_FeatureExtractor, auto_wrap_output_keys=None):
     """Feature maps of images from an intermediate layer: per-pixel features for CeCoSegmenter.
 
     Returns ``(n, h, w, D)`` maps, channels last, the layout :class:`~ncestimators.CeCoSegmenter`
     reads. Put the labels on the feature grid with :func:`downsample_labels`, and predictions
-    back on the image grid with :func:`upsample_labels`.
+    back on the image grid with :func:`upsample_labels`. The maps have no pandas form:
+    ``set_output`` is not offered, and ``transform_output="pandas"`` leaves them arrays.
 
     Parameters
     ----------
@@ -354,8 +356,18 @@ class DenseFeatures(_FeatureExtractor):
     def _run(self, batch, resized=False):
         return np.moveaxis(super()._run(batch, resized), 1, -1)  # (B, D, h, w) -> (B, h, w, D)
 
+    def _arrange(self, outputs, dataset):
+        grids = sorted({maps.shape[1:3] for maps in outputs})
+        if len(grids) > 1:  # image files of different sizes, kept by preprocessing without resize
+            raise ValueError(
+                f"The images give feature maps of {len(grids)} different sizes (e.g. "
+                f"{grids[:3]}), which make no (n, h, w, D) array; resize the images to one "
+                "size, or use weights whose preprocessing resizes them."
+            )
+        return np.concatenate(outputs)
 
-class ClipFeatures(_FeatureExtractor):
+
+class ClipFeatures(_FeatureExtractor, auto_wrap_output_keys=None):
     """Per-clip features of videos with a video backbone: sequences for the sequence heads.
 
     Cuts every video into clips of ``clip_len`` frames, every ``stride`` frames, and returns
@@ -363,7 +375,8 @@ class ClipFeatures(_FeatureExtractor):
     :class:`~ncestimators.ClusterFBSeparator` take directly. Non-overlapping clips
     (``stride=None``) are the protocol of action quality assessment; overlapping snippets (a
     smaller ``stride``) that of temporal action localisation. A video shorter than one clip
-    gives one clip, its last frame repeated.
+    gives one clip, its last frame repeated. The list of arrays has no pandas form:
+    ``set_output`` is not offered, and ``transform_output="pandas"`` leaves it a list.
 
     Parameters
     ----------
@@ -469,8 +482,8 @@ class ClipFeatures(_FeatureExtractor):
     def _dataset(self, X):
         return _Clips(check_videos(X), self.clip_len, self.stride or self.clip_len)
 
-    def _arrange(self, features, dataset):
-        return np.split(features, np.cumsum(dataset.counts)[:-1])
+    def _arrange(self, outputs, dataset):
+        return np.split(np.concatenate(outputs), np.cumsum(dataset.counts)[:-1])
 
 
 def image_dataset(X, preprocess):
@@ -551,4 +564,6 @@ def _stack(items):
             f"The images of one batch have different sizes ({sorted(shapes)[:3]}); resize them "
             "to one size, or use weights whose preprocessing resizes them."
         )
+    if len({item.dtype for item in items}) > 1:  # uint8 clips next to [0, 1] float ones
+        items = [item.float() / 255 if item.dtype == torch.uint8 else item for item in items]
     return torch.stack(items)
