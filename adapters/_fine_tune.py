@@ -61,7 +61,8 @@ class FineTune(MetaEstimatorMixin, BaseEstimator):
     One network is trained: the backbone (with the preprocessing of its weights) in front of
     the estimator's own head, both under the estimator's own loss, with the estimator's
     training parameters (``max_epochs``, ``lr``, ``validation_fraction``, ...). The inputs
-    are what the backbone reads, and the fitted wrapper has the estimator's API on them:
+    are what the backbone reads, and the fitted wrapper has the estimator's API on them
+    (images channels first or last, whatever the layout of the training images):
 
     ======================================  ==============================================
     Estimator                               Input X (uint8, or floats in [0, 1])
@@ -73,6 +74,7 @@ class FineTune(MetaEstimatorMixin, BaseEstimator):
                                             feature map (labels are put on that grid by
                                             majority vote), and ``predict`` and
                                             ``predict_proba`` return image-sized maps
+                                            (of images of the size fitted on)
     CoFInAIRegressor, ClusterFBSeparator    videos: ``(n_frames, H, W, C)`` frame arrays or
                                             video files, cut into clips of ``clip_len``
                                             frames every ``stride`` frames
@@ -273,7 +275,7 @@ class FineTune(MetaEstimatorMixin, BaseEstimator):
         if estimator._input_kind != "positions":
             return getattr(estimator, method)(X)
         images = estimator._stem.images(X)  # decoded once, then passed on as an array
-        size = images.shape[1:3] if estimator._stem.channels_last else images.shape[2:4]
+        size = estimator._stem.image_size(images)
         return upsample_labels(getattr(estimator, method)(images), size)
 
     def __sklearn_tags__(self):
@@ -311,11 +313,14 @@ class BackboneStem:
 
     def validate(self, estimator, X, *, reset):
         """Raw input as the network reads it; with ``reset``, set the head's feature count."""
-        inputs = self._clip_sequences(X) if self.kind == "sequences" else self.images(X)
+        if self.kind == "sequences":
+            inputs = self._clip_sequences(X)
+        else:
+            inputs = self.images(X, reset=reset)
         if reset:
             self._probe(estimator, inputs)
         if self.kind == "positions":
-            return _ImagePositions(inputs, self.grid, estimator)
+            return _ImagePositions(inputs, self._image_size(inputs, reset), self.grid, estimator)
         return inputs
 
     def build(self):
@@ -362,14 +367,43 @@ class BackboneStem:
         if hasattr(estimator, "feature_names_in_"):
             del estimator.feature_names_in_
 
-    def images(self, X):
-        """Images as an array (files and PIL images decoded); records their channel layout."""
+    def images(self, X, *, reset=False):
+        """Images as an array (files and PIL images decoded).
+
+        With ``reset`` (in fit), records their channel layout, the one the trained network
+        reads; later images of the other layout are moved to it (a view, no copy).
+        """
         if is_image_collection(X):
             images, channels_last = decode_images(list(X)), True
         else:
             images, channels_last = check_image_array(X)
-        self.channels_last = channels_last
+        if reset:
+            self.channels_last = channels_last
+        elif channels_last != self.channels_last:
+            images = np.moveaxis(images, -1, 1) if channels_last else np.moveaxis(images, 1, -1)
         return images
+
+    def image_size(self, images):
+        """``(H, W)`` of images in the channel layout of the network."""
+        return images.shape[1:3] if self.channels_last else images.shape[2:4]
+
+    def _image_size(self, images, reset):
+        """The images' size; with ``reset``, recorded, else checked against the recorded one.
+
+        The feature grid of the segmentation head depends on the size of the images, so a
+        fitted network predicts on images of the size it was fitted on.
+        """
+        size = tuple(self.image_size(images))
+        if reset:
+            self.fitted_size = size
+        elif size != self.fitted_size:
+            raise ValueError(
+                f"The images have {size[0]} x {size[1]} pixels, but FineTune was fitted on "
+                f"{self.fitted_size[0]} x {self.fitted_size[1]}, whose feature grid "
+                f"{self.grid} the segmentation head reads; resize the images to "
+                f"{self.fitted_size}."
+            )
+        return size
 
     def _clip_sequences(self, X):
         """Videos as a NaN-padded ``(n, n_clips, clip_len, H, W, C)`` float32 array."""
@@ -399,20 +433,35 @@ def _frozen_prefixes(freeze):
 class _ImagePositions(Positions):
     """Images whose positions are the cells of the backbone's feature grid.
 
-    Batches are the raw images (the stem computes the per-cell features); pixel labels are
-    put on the grid by majority vote, ignoring the estimator's ``ignore_index``.
+    Batches are the raw images (the stem computes the per-cell features); pixel labels, one
+    per pixel of the ``image_size`` images, are put on the grid by majority vote, ignoring the
+    estimator's ``ignore_index``. Labels already on the grid are taken as they are.
     """
 
-    def __init__(self, images, grid, estimator):
+    def __init__(self, images, image_size, grid, estimator):
         n_cells = int(np.prod(grid))
         super().__init__(images, "grid", grid, np.full(len(images), n_cells, dtype=np.intp))
+        self.image_size = tuple(image_size)
         self.ignore_index = getattr(estimator, "ignore_index", None)
 
     def batch(self, indices):
         return self.data[indices]
 
     def flatten_labels(self, y):
-        y = np.asarray(y)
-        if y.ndim == 3 and y.shape[1:] != self.spatial_shape:
+        expected = (len(self), *self.image_size)
+        try:
+            y = np.asarray(y)
+        except ValueError as error:  # ragged lists
+            raise ValueError(
+                f"y cannot be read as one array of pixel labels ({error}); pass an array of "
+                f"shape {expected}, one label per pixel."
+            ) from error
+        if y.shape == expected and self.image_size != self.spatial_shape:
             y = downsample_labels(y, self.spatial_shape, self.ignore_index)
+        elif y.shape != (len(self), *self.spatial_shape):
+            raise ValueError(
+                f"y has shape {y.shape}, but X has {len(self)} images of {self.image_size[0]} x "
+                f"{self.image_size[1]} pixels: pass one label per pixel, shape {expected} (or "
+                f"one per cell of the feature grid, {(len(self), *self.spatial_shape)})."
+            )
         return super().flatten_labels(y)
