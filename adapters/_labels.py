@@ -2,6 +2,8 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+import operator
+
 import numpy as np
 
 __all__ = ["downsample_labels", "upsample_labels"]
@@ -42,12 +44,23 @@ def downsample_labels(y, size, ignore_index=-1):
     y = np.asarray(y)
     if y.ndim != 3:
         raise ValueError(f"y must be (n_images, H, W) labels, got shape {y.shape}.")
-    height, width = (int(side) for side in size)
-    if not (1 <= height <= y.shape[1] and 1 <= width <= y.shape[2]):
+    height, width = _grid_size(size)
+    if not (height <= y.shape[1] and width <= y.shape[2]):
         raise ValueError(
-            f"size={tuple(size)} must be a grid no larger than the images ({y.shape[1:]})."
+            f"size={(height, width)} must be a grid no larger than the images ({y.shape[1:]})."
         )
-    labels, codes = np.unique(y, return_inverse=True)
+    if y.dtype.kind == "f" and np.isnan(y).any():
+        raise ValueError(
+            "y contains NaN; give unlabelled pixels the label ignore_index (-1 by default)."
+        )
+    if len(y) == 0:
+        return np.empty((0, height, width), dtype=y.dtype)
+    try:
+        labels, codes = np.unique(y, return_inverse=True)
+    except TypeError as error:  # labels that do not compare, such as ints next to strings
+        raise ValueError(
+            f"The labels of y cannot be sorted ({error}); pass labels of one type."
+        ) from error
     codes = codes.reshape(y.shape)
     rows = np.arange(y.shape[1]) * height // y.shape[1]
     cols = np.arange(y.shape[2]) * width // y.shape[2]
@@ -89,7 +102,23 @@ def upsample_labels(labels, size):
            [2, 2, 3, 3]])
     """
     labels = np.asarray(labels)
-    height, width = (int(side) for side in size)
+    if labels.ndim < 3 or 0 in labels.shape[1:3]:
+        raise ValueError(
+            f"labels must be (n_images, h, w, ...) values on a grid of at least one cell, got "
+            f"shape {labels.shape}."
+        )
+    height, width = _grid_size(size)
     rows = np.arange(height) * labels.shape[1] // height
     cols = np.arange(width) * labels.shape[2] // width
     return labels[:, rows[:, None], cols[None, :]]
+
+
+def _grid_size(size):
+    """``size`` as two positive integers (height, width)."""
+    try:
+        height, width = (operator.index(side) for side in size)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"size must be two integers (height, width), got {size!r}.") from error
+    if height < 1 or width < 1:
+        raise ValueError(f"size must be two positive integers (height, width), got {size!r}.")
+    return height, width
