@@ -27,6 +27,9 @@ from torch.utils.data import Dataset
 
 __all__ = []
 
+# Validation reads large inputs this many values at a time: 16 MiB of float32.
+_CHUNK_VALUES = 2**22
+
 # Target code of positions that do not count: ignored labels and the padding of point clouds.
 IGNORED = -1
 
@@ -64,12 +67,10 @@ def check_sequences(estimator, X, *, reset):
         X = _pad_sequences(sequences)
     elif _ndim(X) != 3:
         return check_features(estimator, X, reset=reset)[:, None, :]
+    # _check_padding checks for NaN and inf a few sequences at a time; scikit-learn's check
+    # would allocate a mask of X's size.
     X = check_array(
-        X,
-        dtype=[np.float32, np.float64],
-        allow_nd=True,
-        ensure_all_finite="allow-nan",
-        input_name="X",
+        X, dtype=[np.float32, np.float64], allow_nd=True, ensure_all_finite=False, input_name="X"
     )
     X = as_float32(X)
     if X.shape[1] == 0 or X.shape[2] == 0:
@@ -108,7 +109,7 @@ def encode_classes(estimator, y):
             f"class: {encoder.classes_.tolist()[0]!r}."
         )
     estimator.classes_ = encoder.classes_
-    return encoder.transform(y).astype(np.int64)
+    return encoder.transform(y).astype(np.int64, copy=False)
 
 
 def _check_n_features(estimator, n_features, *, reset):
@@ -192,19 +193,29 @@ def _pad_sequences(arrays):
 
 
 def _check_padding(X):
-    """Raise for NaN or inf in ``(n, T, D)`` sequences that is not whole trailing padding rows."""
+    """Raise for NaN or inf in ``(n, T, D)`` sequences that is not whole trailing padding rows.
+
+    Sequences are checked a few at a time, so that a memory-mapped X is never copied whole.
+    """
+    chunk = max(1, _CHUNK_VALUES // (X.shape[1] * X.shape[2]))
+    for start in range(0, len(X), chunk):
+        _check_padding_of(X[start : start + chunk], first=start)
+
+
+def _check_padding_of(X, *, first):
+    """:func:`_check_padding` for the sequences ``first, first + 1, ...`` of X."""
     missing = np.isnan(X)
     padding = missing.all(axis=2)
     lengths = X.shape[1] - np.cumprod(padding[:, ::-1], axis=1).sum(axis=1)
     real = np.arange(X.shape[1]) < lengths[:, None]
     if (missing.any(axis=2) & real).any():
-        video = int(np.nonzero((missing.any(axis=2) & real).any(axis=1))[0][0])
+        video = first + int(np.nonzero((missing.any(axis=2) & real).any(axis=1))[0][0])
         raise ValueError(
             f"X contains NaN inside sequence {video}. NaN is only allowed as whole trailing rows "
             "(padding); impute or drop the missing values."
         )
     if (lengths == 0).any():
-        video = int(np.nonzero(lengths == 0)[0][0])
+        video = first + int(np.nonzero(lengths == 0)[0][0])
         raise ValueError(f"Sequence {video} is all padding (no time steps); drop it from X.")
     if np.isinf(X[real]).any():
         raise ValueError("X contains infinity; replace or drop those values.")
