@@ -3,6 +3,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 
 from collections import namedtuple
+from itertools import chain
 from numbers import Integral, Real
 
 import numpy as np
@@ -389,7 +390,7 @@ class ClusterFBSeparator(ClassifierMixin, TorchEstimatorBase):
             Softmax of the top-k pooled class activations (averaged over the streams);
             columns in the order of ``classes_``. Rows sum to one.
         """
-        return self._infer(X).video_proba
+        return self._infer(X, snippets=False).video_proba
 
     def predict(self, X):
         """Video-level labels.
@@ -528,17 +529,27 @@ class ClusterFBSeparator(ClassifierMixin, TorchEstimatorBase):
         chosen[np.arange(len(proba)), proba.argmax(axis=1)] = True
         return chosen
 
-    def _infer(self, X):
-        """Video scores and per-snippet outputs of every video, in eval mode."""
-        batches = self._forward_batches(X)
+    def _infer(self, X, *, snippets=True):
+        """Video scores and, with ``snippets``, per-snippet outputs of every video, in eval mode.
+
+        Each batch is reduced as it comes, so that the head's raw outputs for all of X (and,
+        without ``snippets``, the per-snippet outputs) never sit in memory together.
+        """
+        X = self._validated_input(X)
         foreground = torch.as_tensor(self.cluster_foreground_)
         fusion_weight = self.fusion_weight if self.lambda_cluster > 0 else 0.0
-        parts = [
-            test_time_scores(*outputs, foreground, fusion_weight, self.topk_ratio)
-            for outputs in batches
-        ]
-        video_proba, *snippet_outputs = zip(*parts, strict=True)
-        return _Inference(np.concatenate(video_proba), *(sum(o, []) for o in snippet_outputs))
+
+        def scores(outputs):
+            video_proba, *per_snippet = test_time_scores(
+                *outputs, foreground, fusion_weight, self.topk_ratio
+            )
+            return video_proba, *(per_snippet if snippets else [[]] * len(per_snippet))
+
+        batches = self._forward_batches(X, check_input=False, reduce=scores)
+        video_proba, *per_snippet = zip(*batches, strict=True)
+        return _Inference(
+            np.concatenate(video_proba), *(list(chain.from_iterable(o)) for o in per_snippet)
+        )
 
     def _check_segments(self, segments, n_videos):
         """The ground-truth segments as a frame, checked against X and the classes."""
