@@ -451,16 +451,18 @@ class CeCoSegmenter(ClassifierMixin, TorchEstimatorBase):
                 f"Every label in y equals ignore_index={self.ignore_index!r}; there is nothing "
                 "to learn from. Pass labelled positions or change ignore_index."
             )
-        codes = np.full(len(labels), IGNORED, dtype=np.int64)
-        try:
-            codes[labelled] = encode_classes(self, labels[labelled])
-        except ValueError as error:
-            if labelled.all():
-                raise
-            raise ValueError(
-                f"{error} Positions labelled ignore_index={self.ignore_index!r} were left out "
-                "first; if that label is a class, pass ignore_index=None."
-            ) from error
+        if labelled.all():
+            # No masked copies: the codes of a large label array are then its only copy.
+            codes = encode_classes(self, labels)
+        else:
+            codes = np.full(len(labels), IGNORED, dtype=np.int64)
+            try:
+                codes[labelled] = encode_classes(self, labels[labelled])
+            except ValueError as error:
+                raise ValueError(
+                    f"{error} Positions labelled ignore_index={self.ignore_index!r} were left "
+                    "out first; if that label is a class, pass ignore_index=None."
+                ) from error
         self.class_counts_ = np.bincount(codes[labelled], minlength=len(self.classes_))
         return X.pad(codes)
 
