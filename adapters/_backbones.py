@@ -274,14 +274,17 @@ class Preprocess(nn.Module):
         self.resize = preprocessing.resize
         self.crop = preprocessing.crop
         shape = (1, 3, 1, 1)
-        self.register_buffer("mean", torch.tensor(preprocessing.mean).view(shape), persistent=False)
-        self.register_buffer("std", torch.tensor(preprocessing.std).view(shape), persistent=False)
+        mean = torch.tensor(preprocessing.mean).view(shape)
+        std = torch.tensor(preprocessing.std).view(shape)
+        # (x - mean) / std as one fused x * scale + shift: one image-sized buffer, not two.
+        self.register_buffer("scale", 1 / std, persistent=False)
+        self.register_buffer("shift", -mean / std, persistent=False)
 
     def forward(self, inputs):
         return self.normalize(self.resize_and_crop(inputs))
 
     def resize_and_crop(self, inputs):
-        images = inputs.float() / 255 if inputs.dtype == torch.uint8 else inputs.float()
+        images = inputs.float().div_(255) if inputs.dtype == torch.uint8 else inputs.float()
         if images.shape[1] == 1:
             images = images.expand(-1, 3, *images.shape[2:])
         if self.resize is None and self.crop is None:
@@ -289,7 +292,7 @@ class Preprocess(nn.Module):
         return _per_frame(images, self._resize_and_crop_frames)
 
     def normalize(self, images):
-        return _per_frame(images, lambda frames: (frames - self.mean) / self.std)
+        return _per_frame(images, lambda frames: torch.addcmul(self.shift, frames, self.scale))
 
     def _resize_and_crop_frames(self, frames):
         if self.resize is not None:
