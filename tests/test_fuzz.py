@@ -87,9 +87,7 @@ LABELS = {
     "one class": lambda n, rng: np.zeros(n, dtype=int),
 }
 ALLOWED = (ValueError, TypeError)
-# How messages of NumPy, torch and Python begin when an internal error leaks through. The
-# adapter tests check for them; the estimator tests not yet, since CoFInAIRegressor.fit on
-# videos with an empty y still raises NumPy's "zero-size array to reduction operation".
+# How messages of NumPy, torch and Python begin when an internal error leaks through.
 INTERNAL_MESSAGE = re.compile(
     r"setting an array element|cannot reshape|all the input array|could not broadcast|"
     r"operands could not|(too many|not enough) values to unpack|zero-size array|attempt to get|"
@@ -123,18 +121,17 @@ def test_the_docstring_counts_the_generated_cases():
         assert int(count) == globals()[constant], name
 
 
-def _check_call(call, own_messages=False):
+def _check_call(call):
     """Run ``call``: allowed errors pass, any other exception fails, outputs must be finite.
 
-    With ``own_messages``, an allowed error must not carry the message of NumPy, torch or
-    Python (``INTERNAL_MESSAGE``). Returns the outputs, or None when ``call`` raised an allowed
-    error.
+    An allowed error must not carry the message of NumPy, torch or Python
+    (``INTERNAL_MESSAGE``). Returns the outputs, or None when ``call`` raised an allowed error.
     """
     try:
         outputs = call()
     except ALLOWED as error:
         assert str(error), "an error must say what is wrong"
-        leaked = own_messages and INTERNAL_MESSAGE.match(str(error))
+        leaked = INTERNAL_MESSAGE.match(str(error))
         assert not leaked, f"an internal message leaked: {error}"
         return None
     for output in outputs:
@@ -418,7 +415,7 @@ def _check_extractor(extractor, case, media_dir, output, must_take):
         with config_context(transform_output=output):
             return [extractor.fit(X).transform(X)]
 
-    outputs = _check_call(extract, own_messages=True)
+    outputs = _check_call(extract)
     if outputs is None:
         assert not (must_take and case["valid"]), "valid images must be taken"
         return None
@@ -571,7 +568,7 @@ def test_clip_features_take_any_videos_or_say_what_is_wrong(
         with config_context(transform_output=output):
             return extractor.fit(X).transform(X)
 
-    clips = _check_call(extract, own_messages=True)
+    clips = _check_call(extract)
     if clips is None:
         assert not (valid and backbone == "padded conv"), "valid videos must be taken"
         return
@@ -625,8 +622,8 @@ def test_label_helpers_take_any_labels_or_say_what_is_wrong(seed, faults, data):
         assert upsample_labels(y, size).shape == (len(y), *size, *y.shape[3:])
         return []
 
-    _check_call(down_and_up, own_messages=True)
-    _check_call(up, own_messages=True)
+    _check_call(down_and_up)
+    _check_call(up)
 
 
 # --- FineTune ---------------------------------------------------------------------------------
@@ -682,7 +679,7 @@ def test_fine_tune_takes_any_images_or_says_what_is_wrong(
         y = classes[np.arange(n_labels) % 2]
     model = FineTune(FINE_TUNE_HEADS[name](), backbone=IMAGE_BACKBONES[backbone][0]())
 
-    outputs = _check_call(lambda: [model.fit(X, y).predict_proba(X)], own_messages=True)
+    outputs = _check_call(lambda: [model.fit(X, y).predict_proba(X)])
     if outputs is None:
         return
     proba = outputs[0]
@@ -735,6 +732,6 @@ def test_fine_tune_takes_any_videos_or_says_what_is_wrong(
         SEQUENCE_FINE_TUNE_HEADS[name](), backbone=VIDEO_BACKBONES[backbone](), clip_len=clip_len
     )
     method = "predict" if name == "CoFInAIRegressor" else "predict_proba"
-    outputs = _check_call(lambda: [getattr(model.fit(X, y), method)(X)], own_messages=True)
+    outputs = _check_call(lambda: [getattr(model.fit(X, y), method)(X)])
     if outputs is not None:
         assert len(outputs[0]) == len(n_frames)

@@ -557,6 +557,8 @@ class CoFInAIRegressor(RegressorMixin, TorchEstimatorBase):
     def _encode_target(self, X, y):
         """Rows of (score rescaled to [0, 1], grade, sub-grade), float32; sets the widths."""
         y = column_or_1d(y, dtype=np.float64, warn=True)
+        if len(y) == 0:
+            raise ValueError("y is empty; pass one score per video.")
         if not np.isfinite(y).all():
             raise ValueError("y contains NaN or infinity; drop those videos or impute scores.")
         self.score_range_ = self._resolve_score_range(y)
