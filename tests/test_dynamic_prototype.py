@@ -82,8 +82,12 @@ def test_bad_parameters_are_a_value_error(X, y, params, message):
 def test_fitted_attributes(blobs):
     X, y = blobs
     model = DynamicPrototypeClassifier(**FAST, assign_every=2, random_state=0).fit(X, y)
-    assert model.prototypes_.shape == (5, 2)  # the default prototype_dim is max(2, 5 // 2)
+    # The default prototype_dim is 5 / 2 rounded up: at most 2d prototypes, the exact regime
+    # (the +-e_i of a rotated cross-polytope), all cosines at most 0.
+    assert model.prototypes_.shape == (5, 3)
     np.testing.assert_allclose(np.linalg.norm(model.prototypes_, axis=1), 1, rtol=1e-6)
+    cosines = model.prototypes_ @ model.prototypes_.T
+    assert cosines[~np.eye(5, dtype=bool)].max() < 1e-6
     np.testing.assert_array_equal(np.sort(model.assignment_), np.arange(5))
     # The identity, then one re-assignment after epochs 2 and 4 of 5.
     assert len(model.assignment_history_) == 1 + 5 // 2

@@ -34,7 +34,8 @@ class DynamicPrototypeClassifier(ClassifierMixin, TorchEstimatorBase):
     Parameters
     ----------
     prototype_dim : int, default=None
-        Dimension d of the sphere. None uses ``max(2, n_classes // 2)``, the paper's d = c/2.
+        Dimension d of the sphere. None uses the paper's d = c/2, rounded up (and at least 2):
+        then c <= 2d, where the optimal prototypes are known and cost nothing to compute.
 
     hidden_dims : tuple of int, default=(256,)
         Widths of the hidden layers of the map onto the sphere, each ``Linear -> LayerNorm ->
@@ -383,5 +384,5 @@ class DynamicPrototypeClassifier(ClassifierMixin, TorchEstimatorBase):
 
     def _resolved_prototype_dim(self):
         if self.prototype_dim is None:
-            return max(2, len(self.classes_) // 2)
+            return max(2, -(-len(self.classes_) // 2))
         return self.prototype_dim
