@@ -191,7 +191,7 @@ def test_eta_follows_the_epochs_during_fit(digits_lt):
 
 @settings(max_examples=30, deadline=None)
 @given(n_classes=st.integers(2, 12), extra_dims=st.integers(0, 5), seed=st.integers(0, 2**16))
-def testp2p_loss_vanishes_exactly_at_a_simplex_etf(n_classes, extra_dims, seed):
+def test_p2p_loss_vanishes_exactly_at_a_simplex_etf(n_classes, extra_dims, seed):
     etf = torch.from_numpy(simplex_etf(n_classes, n_classes - 1 + extra_dims, random_state=seed))
     assert p2p_loss(etf.T).item() == pytest.approx(0, abs=1e-12)
     rng = np.random.default_rng(seed)
@@ -199,10 +199,20 @@ def testp2p_loss_vanishes_exactly_at_a_simplex_etf(n_classes, extra_dims, seed):
     assert p2p_loss(other).item() > 1e-6
 
 
-def testp2p_loss_value():
+def test_p2p_loss_value():
     # Two classes on the same unit vector: Gram all ones, target [[1, -1], [-1, 1]].
     vectors = torch.tensor([[1.0, 0.0], [1.0, 0.0]])
     assert p2p_loss(vectors).item() == pytest.approx((0 + 4 + 4 + 0) / 4)
+
+
+@settings(max_examples=40, deadline=None)
+@given(n_classes=st.integers(2, 40), dim=st.integers(1, 40), seed=st.integers(0, 2**16))
+def test_p2p_loss_is_the_mean_squared_gap_to_the_etf_gram_matrix(n_classes, dim, seed):
+    # The closed form against Eq. 10-11 written out with the c x c matrices it avoids.
+    vectors = torch.from_numpy(np.random.default_rng(seed).standard_normal((n_classes, dim)))
+    etf_gram = (n_classes * torch.eye(n_classes, dtype=torch.float64) - 1) / (n_classes - 1)
+    expected = (vectors @ vectors.T - etf_gram).square().mean()
+    assert p2p_loss(vectors).item() == pytest.approx(expected.item(), rel=1e-9, abs=1e-12)
 
 
 def test_hycon_is_minimal_when_views_and_classes_align():
