@@ -34,6 +34,11 @@ BENCHMARKS = {
     ),
     "bench_ot.py": ("ncestimators.ot against POT", [], ["--repeats", "5"]),
     "bench_overhead.py": ("Training overhead and predict throughput", [], ["--repeats", "1"]),
+    "bench_cost.py": (
+        "Cost curves: samples, classes, sequence length",
+        [],
+        ["--max-samples", "100000"],
+    ),
     "bench_adapters.py": (
         "Adapters: fine-tuning on digit images, extraction and fine-tuning speed",
         [],
