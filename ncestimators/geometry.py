@@ -415,7 +415,7 @@ def _uniformity_loss_and_gradient(params, t, log_n_pairs):
     columns, ``C = P^T P`` and ``W`` the softmax of ``2 t C`` over the pairs ``i != j``, the
     gradient with respect to ``P`` is ``2 P W``, projected onto the tangent space of each column
     and divided by its norm. Written out rather than left to autograd, one c x c buffer serves
-    for the cosines, the exponentials and ``W``: three times faster at c = 1000.
+    for the cosines, the exponentials and ``W``: 2.3 times faster at c = 1000 (float64).
     """
     norms = params.norm(dim=0)
     prototypes = params / norms
