@@ -37,7 +37,7 @@ BENCHMARKS = {
     "bench_cost.py": (
         "Cost curves: samples, classes, sequence length",
         [],
-        ["--max-samples", "100000"],
+        ["--max-samples", "100000", "--max-classes", "1000"],
     ),
     "bench_adapters.py": (
         "Adapters: fine-tuning on digit images, extraction and fine-tuning speed",

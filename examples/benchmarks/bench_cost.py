@@ -10,7 +10,8 @@ s1)``: 1 is linear, and fixed costs (the first torch calls, prototypes) push it 
 Also: ``uniform_prototypes(c, 64)`` (the prototypes DPC builds for ``prototype_dim=64``) and the
 Hungarian step of DPC (:func:`ncestimators.ot.assign`, once per epoch) against the class count.
 
-Run with ``python examples/benchmarks/bench_cost.py [--max-samples 1000000]``; prints markdown.
+Run with ``python examples/benchmarks/bench_cost.py [--max-samples 1000000] [--max-classes
+10000]``; prints markdown.
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
@@ -41,7 +42,6 @@ from ncestimators.ot import assign
 
 N_FEATURES = 128
 HIDDEN, BATCH_SIZE = (256,), 128  # the defaults of DPC and AllNC
-CLASS_COUNTS = (10, 100, 1000, 10_000)
 CLASS_SWEEP_SAMPLES = 10_000
 LENGTHS = (64, 256, 1024, 4096)
 N_VIDEOS = 32
@@ -124,9 +124,9 @@ def samples_curve(sample_counts):
     print(curve_table("samples", sample_counts, timings) + "\n")
 
 
-def classes_curve():
+def classes_curve(class_counts):
     timings = {name: [] for name in feature_classifiers()}
-    for n_classes in CLASS_COUNTS:
+    for n_classes in class_counts:
         X, y = blobs(CLASS_SWEEP_SAMPLES, n_classes)
         for name, model in feature_classifiers().items():
             timings[name].append(fit_and_predict_seconds(model, X, y))
@@ -135,16 +135,16 @@ def classes_curve():
         "is c/2 (exact prototypes, no optimisation), so its head scores c prototypes of c/2 "
         "dimensions: c²/2 multiply-adds per sample.\n"
     )
-    print(curve_table("classes", CLASS_COUNTS, timings) + "\n")
+    print(curve_table("classes", class_counts, timings) + "\n")
 
 
-def prototypes_and_assignment():
+def prototypes_and_assignment(class_counts):
     generator = torch.Generator().manual_seed(0)
     lines = [
         "| classes c | uniform_prototypes(c, 64) s | its max cosine | assign (Hungarian) s |",
         "|---|---|---|---|",
     ]
-    for n_classes in (100, 300, 1000, 3000, 10_000):
+    for n_classes in class_counts:
         built = uniform_prototypes_cells(n_classes) if n_classes <= 3000 else "not run | –"
         # DPC matches its class representatives (unit vectors) to its prototypes each epoch.
         representatives, targets = torch.randn(2, n_classes, 64, generator=generator)
@@ -197,7 +197,7 @@ def sequences_curve():
     print(curve_table("snippets T", LENGTHS, timings) + "\n")
 
 
-def main(max_samples):
+def main(max_samples, max_classes):
     torch.manual_seed(0)
     print(
         f"CPU: {platform.processor() or platform.machine()}, torch {torch.__version__} with "
@@ -206,12 +206,14 @@ def main(max_samples):
     warm_up()
     sample_counts = [n for n in (10_000, 100_000, 1_000_000) if n <= max_samples]
     samples_curve(sample_counts)
-    classes_curve()
-    prototypes_and_assignment()
+    classes_curve([c for c in (10, 100, 1000, 10_000) if c <= max_classes])
+    prototypes_and_assignment([c for c in (100, 300, 1000, 3000, 10_000) if c <= max_classes])
     sequences_curve()
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--max-samples", type=int, default=1_000_000)
-    main(parser.parse_args().max_samples)
+    parser.add_argument("--max-classes", type=int, default=10_000)
+    arguments = parser.parse_args()
+    main(arguments.max_samples, arguments.max_classes)
