@@ -429,14 +429,18 @@ def _check_extractor(extractor, case, media_dir, output, must_take):
     return features
 
 
-@needs_vision
-@_fuzz(ADAPTER_EXAMPLES)
-@given(
+# The draws of both image extractors: images, a backbone, a batch size and an output container.
+image_extractor_draws = given(
     case=image_cases(),
     backbone=st.sampled_from(IMAGE_BACKBONE_DRAWS),
     batch_size=st.integers(1, 4),
     output=st.sampled_from(["default", "pandas"]),
 )
+
+
+@needs_vision
+@_fuzz(ADAPTER_EXAMPLES)
+@image_extractor_draws
 def test_backbone_features_take_any_images_or_say_what_is_wrong(
     media_dir, case, backbone, batch_size, output
 ):
@@ -449,12 +453,7 @@ def test_backbone_features_take_any_images_or_say_what_is_wrong(
 
 @needs_vision
 @_fuzz(ADAPTER_EXAMPLES)
-@given(
-    case=image_cases(),
-    backbone=st.sampled_from(IMAGE_BACKBONE_DRAWS),
-    batch_size=st.integers(1, 4),
-    output=st.sampled_from(["default", "pandas"]),
-)
+@image_extractor_draws
 def test_dense_features_take_any_images_or_say_what_is_wrong(
     media_dir, case, backbone, batch_size, output
 ):
