@@ -25,8 +25,7 @@ from ncestimators import (
 )
 from ncestimators.adapters import BackboneFeatures
 
-N_VALUES = 2**29  # 2 GiB of float32
-
+# Shapes of X, about 2 GiB each (2**29 float32 values, or 2**31 uint8 ones for the images).
 FEATURES = (2**22, 128)
 SEQUENCES = (2**13, 2**9, 128)  # 8192 sequences of up to 512 steps, NaN-padded
 FEATURE_MAPS = (2**11, 64, 64, 64)  # 8M positions: labels are 64 MiB per int64 copy
