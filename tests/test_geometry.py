@@ -221,10 +221,11 @@ def test_uniformity_gradient_is_the_derivative_of_the_loss(n_classes, dim, t, se
 
 
 def test_optimised_prototypes_for_tammes_seven_end_at_the_optimum_or_the_bipyramid():
-    # c = 7 has a local minimum, the pentagonal bipyramid (max cosine cos 72 deg); L-BFGS from a
-    # random start lands in it for some seeds and at the optimum for others, never elsewhere.
+    # c = 7 has a local minimum, the pentagonal bipyramid (max cosine cos 72 deg); a descent from
+    # a random start may land in it, but must never stop between stationary points (a stall
+    # criterion ended seed 3 at 0.2193 on AMD EPYC CPUs).
     optimum, bipyramid = np.cos(np.radians([77.8695, 72.0]))
-    ends = [max_cosine(uniform_prototypes(7, 3, random_state=seed)) for seed in range(6)]
+    ends = [max_cosine(uniform_prototypes(7, 3, random_state=seed)) for seed in range(12)]
     solved = np.isclose(ends, optimum, atol=1e-3)
     assert np.all(solved | np.isclose(ends, bipyramid, atol=1e-3)), ends
     assert solved.any(), ends
