@@ -2,9 +2,10 @@
 
 A backbone is named by a torchvision model name (``"resnet18"``, ``"r3d_18"``, ...), by
 ``"timm:<name>"``, or given as a ``torch.nn.Module``. Weights are ``None`` (random
-initialisation), a torchvision weights name (``"IMAGENET1K_V1"``) or ``"DEFAULT"``, loaded the
-way torchvision loads them but never downloaded, or the path of a local checkpoint. The
-preprocessing comes with the weights.
+initialisation), a torchvision weights name (``"IMAGENET1K_V1"``) or ``"DEFAULT"``, or the path
+of a local checkpoint. Named weights are fetched the way their library fetches them: from its
+local cache when the file is there, else downloaded; a download that fails is a ValueError that
+says where to put the file. The preprocessing is the library's own, read from its transforms.
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
@@ -17,29 +18,35 @@ from urllib.parse import urlparse
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 __all__ = []
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 _TIMM_PREFIX = "timm:"
+# The side of the square image that finds a torchvision model's stride-16 layer: ImageNet's
+# size, which every torchvision classification model takes, and a multiple of 32.
+_PROBE_SIZE = 224
 
 
 @dataclass(frozen=True)
 class Preprocessing:
-    """What the weights expect: resize the shorter side, crop the centre, normalise.
+    """What a backbone expects: resize, centre crop and normalisation, as its library does them.
 
-    ``resize`` and ``crop`` are None when the images keep their size (random weights).
+    ``resize`` is torchvision's size argument (one number resizes the shorter side, two give
+    the size) and ``crop`` the size of the centre crop; both are None when the images keep
+    their size. ``interpolation`` is a torchvision ``InterpolationMode`` value.
     """
 
     mean: tuple = IMAGENET_MEAN
     std: tuple = IMAGENET_STD
     resize: tuple | None = None
     crop: tuple | None = None
+    interpolation: str = "bilinear"
+    antialias: bool = True
 
 
-def build_backbone(backbone, weights, *, layer=None, video=False):
+def build_backbone(backbone, weights, *, layer=None, video=False, dense=False):
     """The backbone cut where its features are, with its weights, and its :class:`Preprocessing`.
 
     Parameters
@@ -50,52 +57,243 @@ def build_backbone(backbone, weights, *, layer=None, video=False):
     weights : str, path-like or None
         None, a torchvision weights name or ``"DEFAULT"``, or a local checkpoint.
     layer : str or None
-        The submodule whose output is the feature; None for the model's pooled features.
+        The submodule whose output is the feature; None for the model's pooled features, or
+        with ``dense`` for its deepest stride-16 feature map.
     video : bool
         Whether the backbone must take clips ``(B, 3, T, H, W)`` (torchvision's video models).
+    dense : bool
+        Whether the features are maps: a named backbone without ``layer`` is then cut after
+        its deepest layer of stride 16.
     """
     if isinstance(backbone, nn.Module):
-        if weights is not None and not _is_checkpoint(weights):
-            raise ValueError(
-                f"weights={weights!r} names torchvision weights, which a custom module has none "
-                "of; pass weights=None or the path of a checkpoint of this module."
-            )
-        module, preprocessing = copy.deepcopy(backbone), Preprocessing()
-    elif isinstance(backbone, str) and backbone.startswith(_TIMM_PREFIX):
-        module, preprocessing = _timm_backbone(backbone[len(_TIMM_PREFIX) :], weights)
-    elif isinstance(backbone, str):
-        module, preprocessing = _torchvision_backbone(backbone, weights, video=video)
-    else:
+        return _custom_backbone(backbone, weights, layer), Preprocessing()
+    if not isinstance(backbone, str):
         raise ValueError(
             f"backbone must be a model name or a torch.nn.Module, got {type(backbone).__name__}."
         )
-    if _is_checkpoint(weights):
-        load_checkpoint(module, weights)
-    classifier = not isinstance(backbone, nn.Module)
-    return feature_module(module, layer, classifier=classifier), preprocessing
+    if backbone.startswith(_TIMM_PREFIX):
+        return _timm_backbone(backbone[len(_TIMM_PREFIX) :], weights, layer=layer, dense=dense)
+    return _torchvision_backbone(backbone, weights, layer=layer, video=video, dense=dense)
 
 
-def feature_module(module, layer, *, classifier=True):
-    """``module`` cut where its features are: the input of its last linear layer, or ``layer``.
+def load_checkpoint(module, path, classifiers=()):
+    """Load a local checkpoint into ``module``, read without unpickling arbitrary objects.
 
-    Without ``layer``, a ``classifier`` model (a named torchvision or timm one) loses its last
-    ``nn.Linear``, replaced by the identity, so it returns its pooled features; other modules
-    are taken to return features already. With ``layer``, the module returns the output of the
-    named submodule and stops there.
+    The keys under the ``classifiers`` prefixes (the head that the cut removes) are neither
+    needed nor loaded; see :func:`checked_state` for the files read and the checks.
     """
+    module.load_state_dict(checked_state(module, path, classifiers), strict=False)
+
+
+def checked_state(module, path, classifiers=()):
+    """The state dict of the checkpoint at ``path``, checked against ``module``'s names and shapes.
+
+    Plain state dicts, dicts holding one under ``"state_dict"`` or ``"model"``, and
+    ``.safetensors`` files are read, with ``weights_only=True``; a ``"module."`` prefix (from
+    DistributedDataParallel) is dropped. Keys under the ``classifiers`` prefixes may be
+    missing, extra or of another shape, and are left out; any other mismatch is a ValueError
+    that lists the keys.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"The checkpoint {str(path)!r} does not exist; pass the path of a file.")
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        state = load_file(path)
+    else:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    for key in ("state_dict", "model"):
+        if isinstance(state, dict) and isinstance(state.get(key), dict):
+            state = state[key]
+    if not isinstance(state, dict) or not all(torch.is_tensor(v) for v in state.values()):
+        raise ValueError(
+            f"The checkpoint {str(path)!r} holds no state dict (a mapping of names to tensors, "
+            "possibly under 'state_dict' or 'model')."
+        )
+
+    def head(key):
+        return any(key.startswith(prefix + ".") for prefix in classifiers)
+
+    state = {key.removeprefix("module."): value for key, value in state.items()}
+    state = {key: value for key, value in state.items() if not head(key)}
+    expected = {key: value for key, value in module.state_dict().items() if not head(key)}
+    mismatched = (state.keys() ^ expected.keys()) | {
+        key for key in state.keys() & expected.keys() if state[key].shape != expected[key].shape
+    }
+    if mismatched:
+        raise ValueError(
+            f"The checkpoint {str(path)!r} does not fit the backbone: {len(mismatched)} "
+            f"mismatched keys (missing, extra or of another shape), e.g. "
+            f"{sorted(mismatched)[:5]}. Check that it was saved from the same architecture."
+        )
+    return state
+
+
+def _is_checkpoint(weights):
+    return isinstance(weights, os.PathLike) or (
+        isinstance(weights, str) and (os.sep in weights or Path(weights).suffix != "")
+    )
+
+
+def _custom_backbone(backbone, weights, layer):
+    if weights is not None and not _is_checkpoint(weights):
+        raise ValueError(
+            f"weights={weights!r} names torchvision weights, which a custom module has none "
+            "of; pass weights=None or the path of a checkpoint of this module."
+        )
+    module = copy.deepcopy(backbone)
+    if weights is not None:
+        load_checkpoint(module, weights)
+    return module if layer is None else _layer_output(module, layer)
+
+
+# --- torchvision ---------------------------------------------------------------------------------
+
+
+def _torchvision_backbone(name, weights, *, layer, video, dense):
+    module, preprocessing = _torchvision_model(name, weights, video=video)
+    if layer is None and dense:
+        layer = _stride_16_layer(module, name)
     if layer is not None:
-        names = dict(module.named_modules())
-        if layer not in names or layer == "":
-            choices = [name for name, _ in module.named_children()]
-            raise ValueError(
-                f"layer={layer!r} is not a submodule of the backbone; its top-level layers are "
-                f"{choices} (nested ones are written with dots, e.g. 'layer3.1')."
-            )
-        return _LayerOutput(module, layer)
+        return _layer_output(module, layer), preprocessing
     last_linear = _last_linear_name(module)
-    if classifier and last_linear is not None:
+    if last_linear is not None:  # the classifier: its input is the pooled feature
         _replace_submodule(module, last_linear, nn.Identity())
-    return module
+    return module, preprocessing
+
+
+def _torchvision_model(name, weights, *, video):
+    """The whole torchvision model with its weights, and the preprocessing of the weights.
+
+    Random weights and checkpoints keep the images' size and use the ImageNet mean and
+    standard deviation: a checkpoint does not say how its images were prepared.
+    """
+    import torchvision.models
+    from torchvision.models import get_model, get_model_weights, list_models
+
+    video_models = list_models(module=torchvision.models.video)
+    names = video_models if video else sorted(set(list_models()) - set(video_models))
+    if name not in names:
+        kind = "video " if video else ""
+        raise ValueError(
+            f"Unknown {kind}backbone {name!r}. torchvision's {kind}models are {sorted(names)}; "
+            "timm models are named 'timm:<name>', and a torch.nn.Module can be passed as is."
+        )
+    if weights is None or _is_checkpoint(weights):
+        module = get_model(name, weights=None)
+        if weights is not None:
+            head = _last_linear_name(module)
+            load_checkpoint(module, weights, classifiers=() if head is None else (head,))
+        return module, Preprocessing()
+    enum = get_model_weights(name)
+    if weights not in enum.__members__:
+        raise ValueError(
+            f"Unknown weights {weights!r} for {name}; choose from {list(enum.__members__)}, "
+            "None, or the path of a local checkpoint."
+        )
+    chosen = enum[weights]
+    try:  # torchvision reads <hub>/checkpoints/<file> when it is there, else downloads it
+        module = get_model(name, weights=chosen)
+    except OSError as error:  # URLError, HTTPError and socket errors are OSErrors
+        cached = Path(torch.hub.get_dir()) / "checkpoints" / Path(urlparse(chosen.url).path).name
+        raise ValueError(
+            f"The weights {chosen} are not in torch's hub cache and could not be downloaded "
+            f"({error}). Download {chosen.url} and put it at {cached} (TORCH_HOME moves the "
+            "cache), or pass the path of a local checkpoint as weights."
+        ) from error
+    return module, preprocessing_of(chosen.transforms())
+
+
+def _stride_16_layer(module, name):
+    """The deepest layer of ``module`` whose output is a stride-16 map.
+
+    The first layer that takes a stride-16 map and gives a stride-32 one is where the model
+    leaves stride 16; the answer is the last layer to end with a stride-16 output before that
+    layer starts (the whole block, not a piece of the next one), or the last of all if stride
+    32 never comes.
+    """
+    last, stack, leaving = None, [], []
+    for position, (kind, layer, stride) in enumerate(_stride_events(module)):
+        if kind == "start":
+            stack.append((position, stride, last))
+            continue
+        start, input_stride, last_at_start = stack.pop()
+        if input_stride == 16 and stride == 32:
+            leaving.append((start, last_at_start))
+        if stride == 16:
+            last = layer
+    # The first to start of the layers that leave stride 16 is the outermost of its nest.
+    found = min(leaving)[1] if leaving else last
+    if found is None:
+        raise ValueError(
+            f"{name} has no layer whose output is a stride-16 (B, D, h, w) map; pass layer= "
+            "with the name of a submodule (see model.named_modules())."
+        )
+    return found
+
+
+def _stride_events(module):
+    """When each layer starts and ends on a probe image, and the strides of its input and output.
+
+    One square image runs through the model in eval mode, without gradients; the events are
+    ``("start", layer, input stride)`` and ``("end", layer, output stride)`` in the order they
+    happen, the stride None where the tensor is no map of the image.
+    """
+    events = []
+
+    def before(layer):
+        return lambda _, args: events.append(("start", layer, _stride(args[0] if args else None)))
+
+    def after(layer):
+        return lambda _, args, output: events.append(("end", layer, _stride(output)))
+
+    handles = []
+    for layer, child in module.named_modules():
+        if layer:
+            handles += [child.register_forward_pre_hook(before(layer)),
+                        child.register_forward_hook(after(layer))]  # fmt: skip
+    training = module.training
+    try:
+        with torch.no_grad():
+            module.eval()(torch.zeros(1, 3, _PROBE_SIZE, _PROBE_SIZE))
+    finally:
+        module.train(training)
+        for handle in handles:
+            handle.remove()
+    return events
+
+
+def _stride(output):
+    """How many input pixels one position of a square map of the probe stands for, or None."""
+    if not (torch.is_tensor(output) and output.ndim == 4):
+        return None
+    height, width = output.shape[-2:]
+    if height != width or height == 0 or _PROBE_SIZE % width:  # not a map (tokens, NHWC)
+        return None
+    return _PROBE_SIZE // width
+
+
+def _last_linear_name(module):
+    names = [name for name, child in module.named_modules() if isinstance(child, nn.Linear)]
+    return names[-1] if names else None
+
+
+def _replace_submodule(module, name, replacement):
+    parent_name, _, child = name.rpartition(".")
+    parent = module.get_submodule(parent_name) if parent_name else module
+    setattr(parent, child, replacement)
+
+
+def _layer_output(module, layer):
+    names = dict(module.named_modules())
+    if layer not in names or layer == "":
+        choices = [name for name, _ in module.named_children()]
+        raise ValueError(
+            f"layer={layer!r} is not a submodule of the backbone; its top-level layers are "
+            f"{choices} (nested ones are written with dots, e.g. 'layer3.1')."
+        )
+    return _LayerOutput(module, layer)
 
 
 class _StopForward(Exception):
@@ -125,154 +323,174 @@ class _LayerOutput(nn.Module):
         raise _StopForward
 
 
-def load_checkpoint(module, path):
-    """Load a local checkpoint into ``module``, read without unpickling arbitrary objects.
+# --- timm ----------------------------------------------------------------------------------------
 
-    Plain state dicts, dicts holding one under ``"state_dict"`` or ``"model"``, and
-    ``.safetensors`` files are read; a ``"module."`` prefix (from DistributedDataParallel) is
-    dropped. Keys of the classifier that :func:`feature_module` removes may be missing or extra;
-    any other mismatch is a ValueError that lists the keys.
+
+def _timm_backbone(name, weights, *, layer, dense):
+    """A timm model cut the timm way: ``num_classes=0`` pooled, ``features_only`` maps.
+
+    The architecture is first built on the meta device: its ``feature_info`` names the
+    layers, its pretrained configuration gives the data configuration and the classifier,
+    and a checkpoint is checked against it before timm loads it into the cut model.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"The checkpoint {str(path)!r} does not exist; pass the path of a file.")
-    if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
-        state = load_file(path)
-    else:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    for key in ("state_dict", "model"):
-        if isinstance(state, dict) and isinstance(state.get(key), dict):
-            state = state[key]
-    if not isinstance(state, dict) or not all(torch.is_tensor(v) for v in state.values()):
-        raise ValueError(
-            f"The checkpoint {str(path)!r} holds no state dict (a mapping of names to tensors, "
-            "possibly under 'state_dict' or 'model')."
-        )
-    state = {key.removeprefix("module."): value for key, value in state.items()}
-    missing, unexpected = module.load_state_dict(state, strict=False)
-    classifier = _last_linear_name(module)
-    mismatched = [
-        key
-        for key in (*missing, *unexpected)
-        if classifier is None or not key.startswith(classifier)
-    ]
-    if mismatched:
-        raise ValueError(
-            f"The checkpoint {str(path)!r} does not fit the backbone: {len(mismatched)} "
-            f"mismatched keys, e.g. {sorted(mismatched)[:5]}. Check that it was saved from the "
-            "same architecture."
-        )
-
-
-def _is_checkpoint(weights):
-    return isinstance(weights, os.PathLike) or (
-        isinstance(weights, str) and (os.sep in weights or Path(weights).suffix != "")
-    )
-
-
-def _torchvision_backbone(name, weights, *, video):
-    import torchvision.models
-    from torchvision.models import get_model, get_model_weights, list_models
-
-    video_models = list_models(module=torchvision.models.video)
-    names = video_models if video else sorted(set(list_models()) - set(video_models))
-    if name not in names:
-        kind = "video " if video else ""
-        raise ValueError(
-            f"Unknown {kind}backbone {name!r}. torchvision's {kind}models are {sorted(names)}; "
-            "timm models are named 'timm:<name>', and a torch.nn.Module can be passed as is."
-        )
-    if weights is None or _is_checkpoint(weights):
-        return get_model(name, weights=None), Preprocessing()
-    enum = get_model_weights(name)
-    if weights not in enum.__members__:
-        raise ValueError(
-            f"Unknown weights {weights!r} for {name}; choose from {list(enum.__members__)}, "
-            "None, or the path of a local checkpoint."
-        )
-    chosen = enum[weights]
-    module = get_model(name, weights=None)
-    module.load_state_dict(
-        torch.load(_cached_weights(chosen), map_location="cpu", weights_only=True)
-    )
-    transforms = chosen.transforms()
-    return module, Preprocessing(
-        mean=tuple(transforms.mean),
-        std=tuple(transforms.std),
-        resize=tuple(transforms.resize_size),
-        crop=tuple(transforms.crop_size),
-    )
-
-
-def _cached_weights(weights):
-    """Path of torchvision weights in torch's hub cache; ValueError saying where to put them."""
-    file_name = os.path.basename(urlparse(weights.url).path)
-    path = Path(torch.hub.get_dir()) / "checkpoints" / file_name
-    if not path.is_file():
-        raise ValueError(
-            f"The weights {weights} are not on this machine, and ncestimators never downloads "
-            f"them. Download {weights.url} and put it at {path} (torch's hub cache), or pass "
-            "the path of a local checkpoint as weights."
-        )
-    return path
-
-
-def _timm_backbone(name, weights):
     import timm
 
-    if name not in timm.list_models():
-        raise ValueError(f"Unknown timm backbone {name!r}; timm.list_models() lists the choices.")
-    if weights is None or _is_checkpoint(weights):
-        module = timm.create_model(name, pretrained=False)
-    elif weights == "DEFAULT":
-        try:
-            module = timm.create_model(name, pretrained=True)
-        except Exception as error:
-            raise ValueError(
-                f"timm could not load the pretrained weights of {name!r} from this machine "
-                f"({error}). Download the checkpoint and pass its path as weights."
-            ) from error
+    if name not in {*timm.list_models(), *timm.list_models(pretrained=True)}:
+        raise ValueError(
+            f"Unknown timm backbone {name!r}; timm.list_models() lists the architectures, and "
+            "timm.list_models(pretrained=True) their weights as '<architecture>.<tag>'."
+        )
+    with torch.device("meta"):  # the architecture without memory or initialisation
+        architecture = timm.create_model(name, pretrained=False)
+    if layer is None and not dense:
+        cut = {"num_classes": 0}
     else:
+        cut = {"features_only": True, "out_indices": (_timm_feature_index(architecture, layer),)}
+    module = _timm_create(name, weights, architecture, **cut)
+    config = timm.data.resolve_model_data_config(architecture)
+    preprocessing = preprocessing_of(timm.data.create_transform(**config, is_training=False))
+    return (module if "num_classes" in cut else _OnlyOutput(module)), preprocessing
+
+
+def _timm_feature_index(architecture, layer):
+    """The ``feature_info`` index of ``layer``, or with None that of the deepest stride-16 map."""
+    info = architecture.feature_info
+    modules = [entry["module"] for entry in info]
+    if layer is not None:
+        if layer not in modules:
+            raise ValueError(
+                f"layer={layer!r} is not one of the feature layers timm gives for this model; "
+                f"choose from {modules}."
+            )
+        return modules.index(layer)
+    stride_16 = [index for index, entry in enumerate(info) if entry["reduction"] == 16]
+    if not stride_16:
+        reductions = {entry["module"]: entry["reduction"] for entry in info}
+        raise ValueError(
+            f"The timm model has no stride-16 feature layer (its layers and strides are "
+            f"{reductions}); pass layer= with one of them."
+        )
+    return stride_16[-1]
+
+
+def _timm_create(name, weights, architecture, **cut):
+    """``timm.create_model`` with the weights, fetched or read by timm itself."""
+    import timm
+
+    if weights is None:
+        return timm.create_model(name, pretrained=False, **cut)
+    if _is_checkpoint(weights):
+        classifiers = architecture.pretrained_cfg.get("classifier") or ()
+        classifiers = (classifiers,) if isinstance(classifiers, str) else tuple(classifiers)
+        checked_state(architecture, weights, classifiers)
+        overlay = {"file": os.fspath(weights)}
+        return timm.create_model(name, pretrained=True, pretrained_cfg_overlay=overlay, **cut)
+    if weights != "DEFAULT":
         raise ValueError(
             f"weights={weights!r}: a timm backbone takes None, 'DEFAULT' or a checkpoint path."
         )
-    if weights is None:
-        return module, Preprocessing()
-    config = timm.data.resolve_model_data_config(module)
-    size = tuple(config["input_size"][1:])
-    return module, Preprocessing(
-        mean=tuple(config["mean"]),
-        std=tuple(config["std"]),
-        resize=tuple(int(side / config["crop_pct"]) for side in size),
-        crop=size,
-    )
+    config = architecture.pretrained_cfg
+    if not (config.get("hf_hub_id") or config.get("url")):
+        raise ValueError(
+            f"timm has no pretrained weights for {name!r}; pass weights=None or the path of a "
+            "checkpoint."
+        )
+    try:  # timm reads the Hugging Face (or torch hub) cache when the file is there
+        return timm.create_model(name, pretrained=True, **cut)
+    except OSError as error:  # huggingface_hub's LocalEntryNotFoundError, URLError
+        raise ValueError(
+            f"The pretrained weights of timm's {name!r} are not in the local cache and could "
+            f"not be downloaded ({error}). {_timm_cache_hint(config)} Or pass the path of a "
+            "local checkpoint as weights."
+        ) from error
 
 
-def _last_linear_name(module):
-    names = [name for name, child in module.named_modules() if isinstance(child, nn.Linear)]
-    return names[-1] if names else None
+def _timm_cache_hint(config):
+    """Where timm looks for the weights of ``config`` before it downloads them."""
+    if config.get("hf_hub_id"):
+        from huggingface_hub import constants
+
+        return (
+            f"timm reads the Hugging Face hub repository {config['hf_hub_id']!r} from the "
+            f"cache at {constants.HF_HUB_CACHE} (HF_HOME moves it): fill it on a machine with "
+            "network (timm.create_model(name, pretrained=True) does) and copy it over."
+        )
+    cached = Path(torch.hub.get_dir()) / "checkpoints" / Path(urlparse(config["url"]).path).name
+    return f"Download {config['url']} and put it at {cached} (torch's hub cache)."
 
 
-def _replace_submodule(module, name, replacement):
-    parent_name, _, child = name.rpartition(".")
-    parent = module.get_submodule(parent_name) if parent_name else module
-    setattr(parent, child, replacement)
+class _OnlyOutput(nn.Module):
+    """The single map of a timm ``features_only`` model, which returns a list of maps."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, inputs):
+        return self.model(inputs)[0]
+
+
+# --- preprocessing -------------------------------------------------------------------------------
+
+
+def preprocessing_of(transform):
+    """The :class:`Preprocessing` of a library's eval transform, read from the transform.
+
+    Takes torchvision's ``ImageClassification`` and ``VideoClassification`` presets (what
+    ``weights.transforms()`` returns) and a ``Compose`` of ``Resize``, ``CenterCrop``,
+    ``ToTensor`` and ``Normalize`` (what ``timm.data.create_transform`` builds for evaluation).
+    """
+    from torchvision import transforms
+
+    steps = transform.transforms if isinstance(transform, transforms.Compose) else [transform]
+    values = {}
+    for step in steps:
+        if hasattr(step, "resize_size"):  # torchvision's presets
+            values.update(
+                resize=tuple(step.resize_size), crop=tuple(step.crop_size),
+                interpolation=step.interpolation.value,
+                # the video preset hard-codes antialias=False and keeps no attribute for it
+                antialias=getattr(step, "antialias", False),
+                mean=tuple(step.mean), std=tuple(step.std),
+            )  # fmt: skip
+        elif isinstance(step, transforms.Resize) and step.max_size is None:
+            size = (step.size,) if isinstance(step.size, int) else tuple(step.size)
+            values.update(
+                resize=size, interpolation=step.interpolation.value, antialias=step.antialias
+            )
+        elif isinstance(step, transforms.CenterCrop):
+            values.update(crop=tuple(step.size))
+        elif isinstance(step, transforms.Normalize):
+            values.update(mean=_floats(step.mean), std=_floats(step.std))
+        elif not isinstance(step, transforms.ToTensor):
+            raise ValueError(
+                f"The preprocessing of this backbone has a step ncestimators does not "
+                f"reproduce on batches: {step!r}. Pass weights=None or a checkpoint, or wrap "
+                "the backbone in a torch.nn.Module and prepare the images yourself."
+            )
+    return Preprocessing(**values)
+
+
+def _floats(values):
+    return tuple(torch.as_tensor(values, dtype=torch.float64).tolist())
 
 
 class Preprocess(nn.Module):
-    """Batched, differentiable preprocessing on the backbone's device.
+    """Batched preprocessing on the backbone's device, equal to the weights' own transform.
 
-    Takes ``(B, C, H, W)`` images or ``(B, C, T, H, W)`` clips, uint8 or floats in [0, 1];
-    :meth:`resize_and_crop` gives [0, 1] floats of the weights' size (grey images made RGB),
-    :meth:`normalize` subtracts the mean and divides by the standard deviation.
+    Takes ``(B, C, H, W)`` images or ``(B, C, T, H, W)`` clips, uint8 or floats in [0, 1].
+    :meth:`resize_and_crop` resizes and crops them the way torchvision's transforms do (uint8
+    images are resized as uint8, rounded, as torchvision resizes a uint8 tensor) and gives
+    [0, 1] floats, grey images made RGB; :meth:`normalize` subtracts the mean and divides by
+    the standard deviation. Float images stay differentiable.
     """
 
     def __init__(self, preprocessing):
         super().__init__()
         self.resize = preprocessing.resize
         self.crop = preprocessing.crop
+        self.interpolation = preprocessing.interpolation
+        self.antialias = preprocessing.antialias
         shape = (1, 3, 1, 1)
         mean = torch.tensor(preprocessing.mean).view(shape)
         std = torch.tensor(preprocessing.std).view(shape)
@@ -284,24 +502,28 @@ class Preprocess(nn.Module):
         return self.normalize(self.resize_and_crop(inputs))
 
     def resize_and_crop(self, inputs):
-        images = inputs.float().div_(255) if inputs.dtype == torch.uint8 else inputs.float()
+        images = inputs
+        if self.resize is not None or self.crop is not None:
+            images = _per_frame(images, self._resize_and_crop_frames)
+        images = images.float().div_(255) if images.dtype == torch.uint8 else images.float()
         if images.shape[1] == 1:
             images = images.expand(-1, 3, *images.shape[2:])
-        if self.resize is None and self.crop is None:
-            return images
-        return _per_frame(images, self._resize_and_crop_frames)
+        return images
 
     def normalize(self, images):
         return _per_frame(images, lambda frames: torch.addcmul(self.shift, frames, self.scale))
 
     def _resize_and_crop_frames(self, frames):
+        from torchvision.transforms import InterpolationMode
+        from torchvision.transforms import functional as TF
+
         if self.resize is not None:
-            frames = F.interpolate(
-                frames, size=_resized(frames.shape[-2:], self.resize), mode="bilinear",
-                antialias=True, align_corners=False,
+            frames = TF.resize(
+                frames, list(self.resize), interpolation=InterpolationMode(self.interpolation),
+                antialias=self.antialias,
             )  # fmt: skip
         if self.crop is not None:
-            frames = _center_crop(frames, self.crop)
+            frames = TF.center_crop(frames, list(self.crop))
         return frames
 
 
@@ -312,27 +534,3 @@ def _per_frame(images, function):
     batch, length = images.shape[0], images.shape[2]
     frames = function(images.transpose(1, 2).flatten(0, 1))
     return frames.unflatten(0, (batch, length)).transpose(1, 2)
-
-
-def _resized(size, resize):
-    """torchvision's rule: one number resizes the shorter side, two give the size."""
-    if len(resize) == 2:
-        return tuple(resize)
-    height, width = size
-    short = resize[0]
-    if height <= width:
-        return short, max(1, round(width * short / height))
-    return max(1, round(height * short / width)), short
-
-
-def _center_crop(images, crop):
-    crop_height, crop_width = (crop[0], crop[0]) if len(crop) == 1 else crop
-    height, width = images.shape[-2:]
-    if crop_height > height or crop_width > width:
-        images = F.interpolate(
-            images, size=(max(height, crop_height), max(width, crop_width)), mode="bilinear",
-            align_corners=False,
-        )  # fmt: skip
-        height, width = images.shape[-2:]
-    top, left = (height - crop_height) // 2, (width - crop_width) // 2
-    return images[..., top : top + crop_height, left : left + crop_width]

@@ -41,9 +41,9 @@ _PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 class _FeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """What the extractors share: backbone loading, devices, precision and the batched loop.
 
-    A subclass sets ``_video``, builds its stem in :meth:`_make_stem`, turns X into a torch
-    Dataset of stem inputs in :meth:`_dataset` and shapes the outputs of the batches in
-    :meth:`_arrange`.
+    A subclass sets ``_video`` (clips) and ``_dense`` (feature maps), builds its stem in
+    :meth:`_make_stem`, turns X into a torch Dataset of stem inputs in :meth:`_dataset` and
+    shapes the outputs of the batches in :meth:`_arrange`.
     """
 
     _parameter_constraints: dict = {
@@ -58,6 +58,7 @@ class _FeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         "verbose": ["verbose"],
     }
     _video = False
+    _dense = False
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -79,7 +80,7 @@ class _FeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         self.device_ = resolve_device(self.device)
         with seeded(draw_seed(self.random_state)):
             backbone, preprocessing = build_backbone(
-                self.backbone, self.weights, layer=self.layer, video=self._video
+                self.backbone, self.weights, layer=self.layer, video=self._video, dense=self._dense
             )
         stem = self._make_stem(backbone, preprocessing).eval().requires_grad_(False)
         if self.device_.startswith("cuda") and not self._video:
@@ -161,24 +162,38 @@ class BackboneFeatures(_FeatureExtractor):
     Parameters
     ----------
     backbone : str or torch.nn.Module, default="resnet18"
-        A torchvision classification model name, ``"timm:<name>"`` for a timm model, or a
-        module (copied; its output, pooled if it is a map, is the feature vector).
+        A torchvision classification model name, ``"timm:<name>"`` for a timm model
+        (``"timm:<name>.<tag>"`` picks its pretrained weights), or a module (copied; its
+        output, pooled if it is a map, is the feature vector).
 
     weights : str, path-like or None, default=None
         None for random initialisation; a torchvision weights name (``"IMAGENET1K_V1"``) or
-        ``"DEFAULT"``, loaded from torch's hub cache (never downloaded: a missing file is a
-        ValueError that says where to put it); or the path of a local checkpoint (a state
-        dict, a dict holding one under ``"state_dict"`` or ``"model"``, or ``.safetensors``),
-        read with ``weights_only=True``. The preprocessing (resize, crop, normalisation) comes
-        with the weights; with None or a checkpoint, images keep their size and are normalised
-        with the ImageNet mean and standard deviation.
+        ``"DEFAULT"`` (timm backbones take ``"DEFAULT"``, their default or tagged weights);
+        or the path of a local checkpoint (a state dict, a dict holding one under
+        ``"state_dict"`` or ``"model"``, or ``.safetensors``), read with
+        ``weights_only=True``. Named weights come from the library's local cache when the
+        file is there (torch's hub cache, ``$TORCH_HOME/hub/checkpoints``, for torchvision;
+        the Hugging Face cache, ``$HF_HOME/hub``, for timm) and are downloaded otherwise; a
+        download that fails (offline) is a ValueError that says which file to put where.
+
+        The preprocessing is the library's own, equal to torchvision's
+        ``weights.transforms()`` and to timm's resolved data configuration and eval
+        transform: resize (with its interpolation and antialiasing), centre crop, mean and
+        standard deviation. uint8 images are resized as uint8 (rounded), the way torchvision
+        resizes a uint8 tensor, and float images as floats. A timm model always gets its data
+        configuration, so that models of a fixed input size (ViTs) take images of any size. A
+        torchvision model with None or a checkpoint keeps the images' size and normalises them
+        with the ImageNet mean and standard deviation, as a checkpoint does not say how its
+        images were prepared.
 
     pool : {"avg", "max"}, default="avg"
         Pooling of feature maps over their spatial positions (token sequences are averaged).
 
     layer : str, default=None
-        Name of the submodule whose output to take, e.g. ``"layer3"``; None takes the input
-        of the last linear layer.
+        Name of the submodule whose output to take, e.g. ``"layer3"``; None takes the
+        model's pooled features: the input of the last linear layer of a torchvision model,
+        timm's ``num_classes=0`` output of a timm model. A timm layer is one of the modules
+        its ``feature_info`` lists.
 
     batch_size : int, default=64
         Images per forward pass.
@@ -279,10 +294,18 @@ class DenseFeatures(_FeatureExtractor, auto_wrap_output_keys=None):
     weights : str, path-like or None, default=None
         As for :class:`BackboneFeatures`.
 
-    layer : str, default="layer3"
-        Name of the submodule whose ``(B, D, h, w)`` output is the feature map; ``"layer3"``
-        of a ResNet has stride 16. None takes the module's own output (for a custom module
-        that returns maps).
+    layer : str, default=None
+        Name of the submodule whose ``(B, D, h, w)`` output is the feature map. None takes
+        the deepest layer of stride 16 of a named backbone (``"layer3"`` of a ResNet,
+        ``"features.13"`` of MobileNetV2, the last stride-16 entry of a timm model's
+        ``feature_info``), and the module's own output for a custom module.
+
+        Choosing a layer trades three things. The stride sets the resolution: a 224 x 224
+        image gives a 14 x 14 grid at stride 16, 28 x 28 at stride 8, 7 x 7 at stride 32.
+        Deeper layers see more context and carry more semantic features, shallower ones
+        finer detail. The channels set ``D``, the memory of the maps and the width of the
+        head's input. Stride 16 is the usual compromise for segmentation; a stride-8 layer
+        (``"layer2"`` of a ResNet) gives finer masks from weaker features.
 
     batch_size : int, default=32
         Images per forward pass.
@@ -324,12 +347,14 @@ class DenseFeatures(_FeatureExtractor, auto_wrap_output_keys=None):
     (2, 8, 8)
     """
 
+    _dense = True
+
     def __init__(
         self,
         backbone="resnet18",
         *,
         weights=None,
-        layer="layer3",
+        layer=None,
         batch_size=32,
         num_workers=0,
         precision="auto",

@@ -30,9 +30,6 @@ from ._stems import POOLS, ClipStem, ImageStem, SequenceStem, StandardAugment
 
 __all__ = ["FineTune"]
 
-# The default layer of named dense backbones: a stride-16 map of a ResNet.
-_DENSE_LAYER = "layer3"
-
 
 def _estimator_has(name):
     def check(self):
@@ -91,12 +88,13 @@ class FineTune(MetaEstimatorMixin, BaseEstimator):
 
     weights : str, path-like or None, default=None
         None (random initialisation, trained from scratch), a torchvision weights name or
-        ``"DEFAULT"`` (from torch's hub cache, never downloaded), or a local checkpoint;
-        see :class:`BackboneFeatures`.
+        ``"DEFAULT"`` (from the library's local cache, else downloaded), or a local
+        checkpoint; see :class:`BackboneFeatures`.
 
     layer : str, default=None
-        Submodule whose output feeds the head. None takes the input of the last linear layer
-        (the pooled features), and ``"layer3"`` for CeCoSegmenter (a stride-16 map).
+        Submodule whose output feeds the head. None takes the pooled features (the input of
+        the last linear layer), and for CeCoSegmenter the deepest stride-16 map of a named
+        backbone (see :class:`DenseFeatures`).
 
     pool : {"avg", "max"}, default="avg"
         Pooling of feature maps for the heads that read vectors.
@@ -326,12 +324,10 @@ class BackboneStem:
     def build(self):
         """The backbone with its preprocessing, as a fresh module."""
         settings, video = self.settings, self.kind == "sequences"
-        layer = settings["layer"]
-        if layer is None and self.kind == "positions" and isinstance(settings["backbone"], str):
-            layer = _DENSE_LAYER
         backbone, preprocessing = build_backbone(
-            settings["backbone"], settings["weights"], layer=layer, video=video
-        )
+            settings["backbone"], settings["weights"], layer=settings["layer"], video=video,
+            dense=self.kind == "positions",
+        )  # fmt: skip
         augment = settings["augment"]
         options = {
             "pool": settings["pool"],
