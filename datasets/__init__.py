@@ -4,6 +4,7 @@
 
 from ._aqa import load_aqa_features, make_aqa_sequences
 from ._features import save_features
+from ._images import load_camvid, load_fashion_mnist
 from ._long_tailed import load_digits_lt, make_long_tailed
 from ._segmentation import make_dense_segmentation
 from ._superclass import make_superclass_features
@@ -11,7 +12,9 @@ from ._wtal import load_wtal_features, make_wtal_videos
 
 __all__ = [
     "load_aqa_features",
+    "load_camvid",
     "load_digits_lt",
+    "load_fashion_mnist",
     "load_wtal_features",
     "make_aqa_sequences",
     "make_dense_segmentation",
