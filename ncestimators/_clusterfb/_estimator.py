@@ -249,8 +249,9 @@ class ClusterFBSeparator(ClassifierMixin, TorchEstimatorBase):
     :math:`P^T = P^S Q^C_{:,1}`. The class actionness :math:`\\omega\\,
     \\mathrm{softmax}(P^V) + (1 - \\omega) P^M` selects the top-k snippets for the video
     scores :math:`\\mathrm{softmax}(\\bar P^V)` and, for every predicted class, is cut at the
-    thresholds 0.1, ..., 0.9 (upsampled 24 times) into proposals scored by their
-    outer-inner contrast plus 0.15 times the video score, then decayed by soft-NMS.
+    thresholds 0.1, ..., 0.9 (upsampled 24 times, and also after moving averages over 3, 7,
+    15, ... snippets) into proposals scored by their outer-inner contrast plus 0.15 times
+    the video score, then decayed by soft-NMS (:meth:`localize` gives the details).
 
     Deliberate differences from the official code, each to do what the paper intends:
 
@@ -265,7 +266,12 @@ class ClusterFBSeparator(ClassifierMixin, TorchEstimatorBase):
     * The outer band of the outer-inner contrast is 0.25 of the proposal and the video score
       weight 0.15, the values the code's configuration names (it swaps them by mistake). The
       band is at least one upsampled point long, so a short run is not scored against an
-      empty band as if its surroundings were 0, which ranked lone peaks first.
+      empty band as if its surroundings were 0, which ranked lone peaks first; and at most
+      one snippet, since a band growing with the proposal reaches past the boundary into
+      neighbouring actions and ranked long actions below their own most confident parts.
+    * Proposals are also cut from moving averages of the actionness over 3, 7, 15, ...
+      snippets: cut only at snippet resolution, as in the code, a long action splits at every
+      snippet whose score dips and is never proposed whole.
     * The video-level loss and the predictions at test time use the same calibrated
       actionness, with P^M in place of P^A at test time (the code mixes per-stream terms with
       weights 1/5).
@@ -444,6 +450,17 @@ class ClusterFBSeparator(ClassifierMixin, TorchEstimatorBase):
     def localize(self, X):
         """Scored action proposals for the classes predicted in each video.
 
+        For every class :meth:`predict` gives a video, a proposal is a stretch of snippets
+        whose class actionness (the calibrated score of the Notes, with P^M) stands above its
+        surroundings. Candidates are the runs above each threshold 0.1, ..., 0.9 of the
+        actionness upsampled 24 times, and of its moving averages over 3, 7, 15, ... snippets
+        (up to half the video), so that a long action whose snippet scores dip somewhere
+        inside is also found whole. Each is scored by its outer-inner contrast on the
+        unsmoothed actionness (mean inside minus mean over a band outside each end, 0.25 of
+        its length but at most one snippet) plus 0.15 times the class's video score, and
+        Gaussian soft-NMS (IoU above 0.4, sigma 0.35) decays the ones overlapping a better
+        one; all are kept.
+
         Parameters
         ----------
         X : list of array-like of shape (T_i, n_features), or array-like
@@ -457,30 +474,7 @@ class ClusterFBSeparator(ClassifierMixin, TorchEstimatorBase):
             ``end`` (seconds when ``fps`` is set, snippet units otherwise, snippet t covering
             ``[t, t + 1)``) and ``score``, sorted by video and decreasing score.
         """
-        inference = self._infer(X)
-        unit = self.snippet_frames / self.fps if self.fps is not None else 1.0
-        videos, labels, rows = [], [], [np.empty((0, 3))]
-        predicted = self._predicted_classes(inference.video_proba)
-        for video, index in zip(*np.nonzero(predicted), strict=True):
-            proposals = action_proposals(
-                inference.actionness[video][:, index], inference.video_proba[video, index]
-            )
-            videos.append(np.full(len(proposals), video))
-            labels.append(np.full(len(proposals), index))
-            rows.append(proposals)
-        rows = np.concatenate(rows)
-        proposals = pd.DataFrame(
-            {
-                "video": np.concatenate(videos).astype(np.int64),
-                "label": self.classes_[np.concatenate(labels).astype(np.intp)],
-                "start": rows[:, 0] * unit,
-                "end": rows[:, 1] * unit,
-                "score": rows[:, 2],
-            }
-        )
-        return proposals.sort_values(
-            ["video", "score"], ascending=[True, False], ignore_index=True, kind="stable"
-        )
+        return self._localize(X, action_proposals)
 
     def score(self, X, y, segments=None):
         """Localisation mAP when ``segments`` are given, video-level mAP otherwise.
@@ -528,6 +522,33 @@ class ClusterFBSeparator(ClassifierMixin, TorchEstimatorBase):
         chosen = proba >= self.class_threshold
         chosen[np.arange(len(proba)), proba.argmax(axis=1)] = True
         return chosen
+
+    def _localize(self, X, propose):
+        """:meth:`localize` with the proposals of ``propose(actionness, video_score)``."""
+        inference = self._infer(X)
+        unit = self.snippet_frames / self.fps if self.fps is not None else 1.0
+        videos, labels, rows = [], [], [np.empty((0, 3))]
+        predicted = self._predicted_classes(inference.video_proba)
+        for video, index in zip(*np.nonzero(predicted), strict=True):
+            proposals = propose(
+                inference.actionness[video][:, index], inference.video_proba[video, index]
+            )
+            videos.append(np.full(len(proposals), video))
+            labels.append(np.full(len(proposals), index))
+            rows.append(proposals)
+        rows = np.concatenate(rows)
+        proposals = pd.DataFrame(
+            {
+                "video": np.concatenate(videos).astype(np.int64),
+                "label": self.classes_[np.concatenate(labels).astype(np.intp)],
+                "start": rows[:, 0] * unit,
+                "end": rows[:, 1] * unit,
+                "score": rows[:, 2],
+            }
+        )
+        return proposals.sort_values(
+            ["video", "score"], ascending=[True, False], ignore_index=True, kind="stable"
+        )
 
     def _infer(self, X, *, snippets=True):
         """Video scores and, with ``snippets``, per-snippet outputs of every video, in eval mode.
