@@ -39,6 +39,11 @@ BENCHMARKS = {
         [],
         ["--max-samples", "100000", "--max-classes", "1000"],
     ),
+    "bench_real.py": (
+        "The real track: ImageNet MobileNetV2 on Fashion-MNIST and CamVid",
+        [],
+        ["--seeds", "1"],
+    ),
     "bench_adapters.py": (
         "Adapters: fine-tuning on digit images, extraction and fine-tuning speed",
         [],

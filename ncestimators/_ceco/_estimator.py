@@ -212,7 +212,11 @@ class CeCoSegmenter(ClassifierMixin, TorchEstimatorBase):
     class has plenty (mild imbalance, or many images). It cannot make up for features that do
     not separate the classes. The defaults (``lr=3e-3``, ``lambda_center=0.2``) were chosen on
     validation maps for a gain at every imbalance level tried; at the earlier ``lr=1e-3`` the
-    network was under-trained and the regulariser cost tail IoU at 200:1.
+    network was under-trained and the regulariser cost tail IoU at 200:1. On real road scenes
+    (CamVid, 367 training images, stride-16 ImageNet MobileNetV2 features) the segmenter beats
+    a per-position ``LogisticRegression`` by 3.3 mIoU points, but the regulariser itself is
+    neutral (+0.4 mIoU, +1.2 tail IoU, both within noise over 5 seeds;
+    ``examples/benchmarks/results_real.md``).
 
     References
     ----------

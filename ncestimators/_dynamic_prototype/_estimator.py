@@ -187,6 +187,14 @@ class DynamicPrototypeClassifier(ClassifierMixin, TorchEstimatorBase):
     over all bijections A, found exactly with the Hungarian method. A sample is predicted to be
     of the class whose assigned prototype is nearest: :math:`\\arg\\max_j z^\\top w_{A(j)}`.
 
+    **Where it pays.** The learned assignment matters when the sphere has few dimensions per
+    class (d much smaller than c): on frozen ImageNet MobileNetV2 features of Fashion-MNIST at
+    10:1 imbalance, d = 3 reaches 0.766 balanced accuracy against 0.738 with static
+    assignment and 0.479 for a linear model of the same output dimension. At the default
+    d = c/2 it does not beat ``LogisticRegression`` on such features (0.845 vs 0.841 balanced,
+    0.807 vs 0.818 at 10:1): prefer a linear model there unless the low-dimensional, uniform
+    geometry is what you want (``examples/benchmarks/results_real.md``).
+
     Differences from the paper and its official code, each on purpose:
 
     * The loss is averaged over the batch, not summed, so the learning rate does not depend on
