@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 import torch
 from _paired import paired_table
+from bench_allnc import PLAIN_CE
 from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
@@ -66,13 +67,6 @@ from ncestimators.metrics import iou_per_class
 DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 CACHE = Path(__file__).resolve().parents[1] / "output" / "real"
 WEIGHTS = "mobilenet_v2_imagenet_features.pt"
-PLAIN_CE = {
-    "alpha": 0.0,
-    "p2p": False,
-    "rebalance_power": 0.0,
-    "feature_noise": 0.0,
-    "feature_dropout": 0.0,
-}
 POOL_PER_CLASS, TEST_PER_CLASS, LT_PER_CLASS = 1200, 300, 500
 RATIOS = (10, 50, 100)
 IMAGE_SIZE = 96
