@@ -29,13 +29,41 @@ def _parser():
     )
     commands = parser.add_subparsers(dest="command")
     demo = commands.add_parser(
-        "demo", help="fit the five estimators against baselines and write a visual report"
+        "demo",
+        help="fit the five estimators against plain alternatives and ablations over seeds, "
+        "with verdicts, and write a visual report",
     )
     demo.add_argument(
         "--output", default="ncestimators-demo", help="folder of the report (default: %(default)s)"
     )
-    demo.add_argument("--quick", action="store_true", help="smaller data and fewer epochs")
-    demo.set_defaults(run=_demo)
+    demo.add_argument("--quick", action="store_true", help="fewer epochs: a smoke run, not results")
+    demo.add_argument(
+        "--seeds", type=int, default=3, help="seeds of every row, at least 2 (default: 3)"
+    )
+    demo.add_argument(
+        "--weights",
+        metavar="PATH",
+        help="run the real track with this torchvision mobilenet_v2 checkpoint (ImageNet "
+        "weights), or DEFAULT for torchvision's weights in torch's hub cache (never downloaded)",
+    )
+    demo.add_argument(
+        "--data",
+        metavar="DIR",
+        help="folder holding fashion-mnist/ and camvid/ for the real track (default: the "
+        "digits, and no CamVid row)",
+    )
+    demo.add_argument(
+        "--track",
+        choices=("all", "embedded", "real"),
+        default="all",
+        help="rows to run; 'all' includes the real track when --weights is given",
+    )
+    demo.add_argument(
+        "--jobs",
+        type=int,
+        help="fits at once, one thread each (default: every CPU core; 1 on CUDA)",
+    )
+    demo.set_defaults(run=_demo, parser=demo)
     bench = commands.add_parser(
         "bench", help="run examples/benchmarks/ and rewrite examples/benchmarks/RESULTS.md"
     )
@@ -55,9 +83,20 @@ def _parser():
 
 
 def _demo(arguments):
-    from ._demo import run_demo
+    from ._demo import check_options, run_demo
 
-    run_demo(arguments.output, quick=arguments.quick)
+    options = {
+        "seeds": arguments.seeds,
+        "weights": arguments.weights,
+        "data": arguments.data,
+        "track": arguments.track,
+        "n_jobs": arguments.jobs,
+    }
+    try:
+        check_options(**options)
+    except ValueError as error:
+        arguments.parser.error(str(error))  # exits with status 2, as for any bad option
+    run_demo(arguments.output, quick=arguments.quick, **options)
     return 0
 
 

@@ -1,34 +1,237 @@
 """The main job and the benchmark runner: ``ncestimators demo`` and ``ncestimators bench``."""
 
+import contextlib
 import importlib.metadata
+import io
 import json
 import re
 import sys
+from pathlib import Path
 
+import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from scipy import stats
 
 from ncestimators._bench import run_benchmarks
+from ncestimators._demo._paired import VERDICTS, paired_difference, verdict
 from ncestimators.cli import main
 
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+MOBILENET = SHARED_DATA / "mobilenet_v2_imagenet_features.pt"
+EMBEDDED = {
+    "fine_tune": "FineTune(AllNCClassifier)",
+    "clusterfb": "ClusterFBSeparator",
+    "ceco": "CeCoSegmenter",
+    "cofinai": "CoFInAIRegressor",
+    "allnc": "AllNCClassifier",
+    "dynamic_prototype": "DynamicPrototypeClassifier",
+}
 
-def test_quick_demo_prints_the_table_and_writes_plots_and_report(tmp_path, capsys):
+
+def _demo(arguments, output):
+    """Run ``ncestimators demo`` with ``arguments``; return its console text and results.json."""
+    console = io.StringIO()
+    with contextlib.redirect_stdout(console):
+        assert main(["demo", *arguments, "--output", str(output)]) == 0
+    return console.getvalue(), json.loads((output / "results.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def quick_demo(tmp_path_factory):
+    pytest.importorskip("torchvision")
     pytest.importorskip("matplotlib")
-    assert main(["demo", "--quick", "--output", str(tmp_path)]) == 0
-    output = capsys.readouterr().out
-    estimators = ["AllNCClassifier", "DynamicPrototypeClassifier", "CoFInAIRegressor",
-                  "ClusterFBSeparator", "CeCoSegmenter"]  # fmt: skip
-    for name in estimators:
-        assert name in output
-    for column in ["metric", "ours", "baseline", "which baseline", "ablation", "fit seconds"]:
-        assert re.search(rf"\|\s+{column}\s+\|", output), column
-    plots = sorted(path.name for path in tmp_path.glob("*.png"))
-    assert plots == sorted(f"{name}.png" for name in estimators)
-    report = (tmp_path / "report.html").read_text(encoding="utf-8")
-    assert all(f'<img src="{plot}"' in report for plot in plots)
-    results = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
-    assert results["mode"] == "quick" and len(results["runs"]) >= 5
+    output = tmp_path_factory.mktemp("demo")
+    console, results = _demo(["--quick", "--seeds", "2"], output)
+    return console, results, output
+
+
+def test_quick_demo_prints_every_row_with_verdicts_and_words(quick_demo):
+    console, results, _ = quick_demo
+    assert "Embedded track, seeds [0, 1]" in console and "Real track" not in console
+    for column in ["metric", "ours", "plain alternative", "ours − plain", "paper's ablation",
+                   "ours − ablation", "reference", "seconds"]:  # fmt: skip
+        assert re.search(rf"\|\s+{column}\s+\|", console), column
+    table_rows = [line for line in console.splitlines() if line.startswith("| ")][1:]
+    assert [line.split("|")[1].strip() for line in table_rows] == list(EMBEDDED.values())
+    for line in table_rows:
+        assert re.search(r"[+-]\d\.\d{3} ± \d\.\d{3} (helps|not shown|hurts)", line), line
+    # Every comparison that is not "helps" is said in words.
+    undecided = sum(
+        run[role]["difference"]["verdict"] != "helps"
+        for run in results["runs"]
+        for role in ("plain", "ablation")
+        if run[role] is not None
+    )
+    assert console.count(" does not beat ") + console.count(" loses to ") == undecided
+    assert "With 2 seeds the interval is ±12.7 standard errors" in console
+
+
+def test_quick_demo_writes_results_json_with_seeds_means_and_verdicts(quick_demo):
+    _, results, _ = quick_demo
+    assert results["mode"] == "quick" and results["seeds"] == [0, 1]
+    assert [run["key"] for run in results["runs"]] == list(EMBEDDED)
     for run in results["runs"]:
-        assert 0 <= run["ours"] <= 1 and run["fit seconds"] > 0
+        assert run["track"] == "embedded" and run["seeds"] == [0, 1]
+        assert run["ours"] is not None and run["plain"] is not None
+        ours = np.array(run["ours"]["per_seed"])
+        for role in ("ours", "plain", "ablation", "reference"):
+            if run[role] is None:
+                continue
+            scores = np.array(run[role]["per_seed"])
+            assert scores.shape == (2,) and np.all((scores >= -1) & (scores <= 1)), run["key"]
+            assert run[role]["mean"] == pytest.approx(scores.mean())
+            assert run[role]["std"] == pytest.approx(scores.std(ddof=1))
+            if role in ("plain", "ablation"):
+                difference = run[role]["difference"]
+                assert difference["per_seed"] == pytest.approx(ours - scores)
+                mean, half_width = paired_difference(ours - scores)
+                assert difference["verdict"] == verdict(mean, half_width)
+                assert difference["wins"] == int((ours > scores).sum())
+        assert 0 < run["fit_seconds"] < run["seconds"] and run["cpu_seconds"] > 0
+    # The fine-tuning row fits the AllNC head, as its name says; DL2PA has a reference.
+    assert results["runs"][0]["ours"]["name"] == "FineTune(AllNCClassifier)"
+    assert results["runs"][-1]["reference"]["name"].startswith("LogisticRegression")
+
+
+def test_quick_demo_writes_plots_and_a_report_with_verdicts(quick_demo):
+    _, results, output = quick_demo
+    plots = sorted(path.name for path in output.glob("*.png"))
+    assert plots == sorted(f"{key}.png" for key in EMBEDDED if key != "fine_tune")
+    report = (output / "report.html").read_text(encoding="utf-8")
+    assert all(f'<img src="{plot}"' in report for plot in plots)
+    verdicts = [
+        run[role]["difference"]["verdict"]
+        for run in results["runs"]
+        for role in ("plain", "ablation")
+        if run[role] is not None
+    ]
+    assert len(re.findall(r'<span class="verdict [a-z-]+">', report)) == len(verdicts)
+    assert "Where ours does not win" in report or set(verdicts) == {"helps"}
+
+
+@given(
+    st.lists(st.floats(-1, 1), min_size=2, max_size=10),
+    st.floats(10, 1e3),
+)
+def test_a_large_shift_of_every_difference_decides_the_verdict(differences, shift):
+    assert verdict(*paired_difference(np.add(differences, shift))) == "helps"
+    assert verdict(*paired_difference(np.subtract(differences, shift))) == "hurts"
+
+
+@given(st.lists(st.floats(1e-3, 1), min_size=1, max_size=10))
+def test_differences_balanced_around_zero_are_not_shown(magnitudes):
+    differences = np.concatenate([magnitudes, np.negative(magnitudes)])
+    assert verdict(*paired_difference(differences)) == "not shown"
+
+
+@given(st.lists(st.floats(-1, 1), min_size=2, max_size=10))
+def test_the_interval_is_student_t_and_flips_with_the_sign(differences):
+    mean, half_width = paired_difference(differences)
+    if np.ptp(differences) > 1e-9:
+        low, high = stats.ttest_1samp(differences, 0).confidence_interval(0.95)
+        assert (mean - half_width, mean + half_width) == pytest.approx((low, high))
+    mirrored = dict(zip(VERDICTS, reversed(VERDICTS), strict=True))
+    assert (
+        verdict(*paired_difference(np.negative(differences))) == mirrored[verdict(mean, half_width)]
+    )
+
+
+def test_known_differences_and_a_single_seed():
+    # Mean 2, standard error 1/sqrt(3), t(0.975, 2) = 4.303: the interval is 2 ± 2.48.
+    mean, half_width = paired_difference([1.0, 2.0, 3.0])
+    assert (mean, half_width) == pytest.approx((2.0, 2.4841), abs=1e-4)
+    assert verdict(mean, half_width) == "not shown"
+    assert verdict(*paired_difference([1.0, 1.1, 1.2])) == "helps"
+    assert verdict(*paired_difference([0.5])) == "not shown"  # one seed: no interval
+
+
+def _random_mobilenet_checkpoint(path):
+    """A mobilenet_v2 state dict in torchvision keys, at random: the real track's file format."""
+    torch = pytest.importorskip("torch")
+    torchvision = pytest.importorskip("torchvision")
+    torch.manual_seed(0)
+    torch.save(torchvision.models.mobilenet_v2(weights=None).state_dict(), path)
+    return path
+
+
+def test_real_track_runs_on_the_digits_with_a_checkpoint_it_is_given(tmp_path):
+    weights = _random_mobilenet_checkpoint(tmp_path / "mobilenet_v2.pt")
+    arguments = ["--quick", "--seeds", "2", "--track", "real", "--weights", str(weights),
+                 "--jobs", "1"]  # fmt: skip
+    console, results = _demo(arguments, tmp_path / "demo")
+    assert "Real track, seeds [0, 1]" in console and "Embedded track" not in console
+    assert [run["key"] for run in results["runs"]] == ["real_allnc", "real_fine_tune"]
+    for run in results["runs"]:
+        assert run["track"] == "real" and "digits" in run["data"]
+        assert len(run["ours"]["per_seed"]) == len(run["plain"]["per_seed"]) == 2
+        assert run["plain"]["difference"]["verdict"] in VERDICTS
+    assert sorted(path.name for path in (tmp_path / "demo").iterdir()) == [
+        "report.html",
+        "results.json",
+    ]
+
+
+def test_default_weights_are_read_from_the_hub_cache_and_never_downloaded(
+    tmp_path, monkeypatch, capsys
+):
+    torchvision = pytest.importorskip("torchvision")
+    from ncestimators._demo._real import checkpoint
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    with pytest.raises(SystemExit) as exit_info:
+        main(["demo", "--weights", "DEFAULT", "--output", str(tmp_path / "demo")])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    cached = (
+        tmp_path
+        / "hub"
+        / "checkpoints"
+        / Path(torchvision.models.MobileNet_V2_Weights.DEFAULT.url).name
+    )
+    assert "does not download" in error and str(cached) in error
+    assert not (tmp_path / "demo").exists()
+    cached.parent.mkdir(parents=True)
+    _random_mobilenet_checkpoint(cached)
+    assert checkpoint("DEFAULT") == cached
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--seeds", "1"], "at least 2 seeds"),
+        (["--jobs", "0"], "pass a positive number of fits"),
+        (["--track", "real"], "needs real pretrained weights"),
+        (["--data", "."], "needs real pretrained weights"),
+        (["--weights", "missing.pt"], "missing.pt: no such file"),
+    ],
+)
+def test_demo_options_that_cannot_run_say_what_to_change(arguments, message, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["demo", *arguments, "--output", str(tmp_path / "demo")])
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_data_without_its_folders_is_named(tmp_path, capsys):
+    weights = _random_mobilenet_checkpoint(tmp_path / "mobilenet_v2.pt")
+    (tmp_path / "camvid").mkdir()
+    with pytest.raises(SystemExit):
+        main(["demo", "--weights", str(weights), "--data", str(tmp_path)])
+    assert "has no fashion-mnist folder" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not MOBILENET.is_file(), reason="needs ../shared/data (real weights, data)")
+def test_real_track_with_the_shared_weights_fashion_mnist_and_camvid(tmp_path):
+    arguments = ["--quick", "--seeds", "2", "--track", "real", "--weights", str(MOBILENET),
+                 "--data", str(SHARED_DATA)]  # fmt: skip
+    console, results = _demo(arguments, tmp_path)
+    assert [run["key"] for run in results["runs"]] == ["real_allnc", "real_fine_tune", "real_ceco"]
+    assert all("Fashion-MNIST" in run["data"] for run in results["runs"][:2])
+    camvid = results["runs"][2]
+    assert camvid["metric"] == "tail-class IoU" and camvid["ablation"] is not None
+    assert (tmp_path / "real_ceco.png").is_file() and "CamVid" in console
 
 
 def _scripts(tmp_path, body):

@@ -9,28 +9,18 @@ __all__ = []
 _GROUP_COLOURS = {"head": "#4c72b0", "common": "#dd8452", "tail": "#c44e52"}
 
 
-def save_figures(runs, directory):
-    """Draw the figure of every run that has one; return ``{estimator: file name}``."""
+def save_figures(plots, directory):
+    """Draw ``{key: (figure function, plot data)}`` to ``<key>.png``; return ``{key: file}``."""
     import matplotlib
 
     matplotlib.use("Agg")
-    drawers = {
-        "AllNCClassifier": _collapse_heatmaps,
-        "DynamicPrototypeClassifier": _prototype_circle,
-        "CoFInAIRegressor": _scores_and_grades,
-        "ClusterFBSeparator": _foreground_curves,
-        "CeCoSegmenter": _iou_bars,
-    }
-    files = {}
-    for run in runs:
-        if run.estimator not in drawers:
-            continue
-        figure = drawers[run.estimator](run.plot)
-        name = f"{run.estimator}.png"
-        figure.savefig(directory / name, dpi=110, bbox_inches="tight")
-        files[run.estimator] = name
-        import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt
 
+    files = {}
+    for key, (draw, plot) in plots.items():
+        figure = draw(plot)
+        files[key] = f"{key}.png"
+        figure.savefig(directory / files[key], dpi=110, bbox_inches="tight")
         plt.close(figure)
     return files
 
@@ -41,7 +31,7 @@ def _figure(n_columns=1, width=6.4, height=4.2):
     return plt.subplots(1, n_columns, figsize=(width * n_columns, height), squeeze=False)
 
 
-def _collapse_heatmaps(plot):
+def collapse_heatmaps(plot):
     figure, axes = _figure(2, width=4.6, height=4.2)
     for axis, (name, cosines) in zip(axes[0], plot["means"].items(), strict=True):
         image = axis.imshow(cosines, vmin=-1, vmax=1, cmap="RdBu_r")
@@ -62,35 +52,34 @@ def _collapse_heatmaps(plot):
     return figure
 
 
-def _prototype_circle(plot):
-    import matplotlib.pyplot as plt
-
-    figure, axes = _figure(width=5.6, height=5.6)
-    axis = axes[0, 0]
-    angles = np.linspace(0, 2 * np.pi, 200)
-    axis.plot(np.cos(angles), np.sin(angles), color="0.8", zorder=0)
-    colours = plt.get_cmap("tab10")
-    embeddings, labels = plot["embeddings"], plot["labels"]
-    for index, label in enumerate(plot["classes"]):
-        points = embeddings[labels == label] * 0.85
-        axis.scatter(*points.T, s=6, color=colours(index % 10), alpha=0.5)
-        prototype = plot["prototypes"][plot["assignment"][index]]
-        axis.scatter(*prototype, s=260, color=colours(index % 10), edgecolor="black", zorder=3)
-        axis.annotate(str(label), prototype, ha="center", va="center", fontweight="bold", zorder=4)
-    axis.set_aspect("equal")
-    axis.set_xlim(-1.25, 1.25)
-    axis.set_ylim(-1.25, 1.25)
-    axis.set_xticks([])
-    axis.set_yticks([])
-    axis.set_title(
-        "DL2PA: each digit's learned prototype on the circle (d = 2)\n"
-        "big dots: prototypes labelled by the digit assigned to them;\n"
-        "small dots: test images' embeddings (drawn at radius 0.85)"
+def prototype_cosines(plot):
+    order = np.argsort(plot["superclass"], kind="stable")
+    cosines = plot["cosines"]
+    figure, axes = _figure(len(cosines), width=4.6, height=4.2)
+    for axis, (name, matrix) in zip(axes[0], cosines.items(), strict=True):
+        image = axis.imshow(matrix[np.ix_(order, order)], vmin=-1, vmax=1, cmap="RdBu_r")
+        axis.set_title(name)
+        axis.set_xlabel("class, grouped by super-class")
+        axis.set_ylabel("class, grouped by super-class")
+        axis.set_xticks([])
+        axis.set_yticks([])
+        edges = np.flatnonzero(np.diff(plot["superclass"][order])) + 0.5
+        for edge in edges:
+            axis.axhline(edge, color="black", lw=0.8)
+            axis.axvline(edge, color="black", lw=0.8)
+    figure.colorbar(
+        image, ax=axes[0], label="cosine between the two classes' prototypes", shrink=0.85
+    )
+    figure.suptitle(
+        "DL2PA: which prototype each class gets, on a sphere of few dimensions\n"
+        "a learned assignment puts classes of one super-class on neighbouring prototypes "
+        "(red blocks on the diagonal)",
+        y=1.06,
     )
     return figure
 
 
-def _scores_and_grades(plot):
+def scores_and_grades(plot):
     figure, axes = _figure(width=5.8, height=5.2)
     axis = axes[0, 0]
     lo, hi = plot["score_range"]
@@ -112,7 +101,7 @@ def _scores_and_grades(plot):
     return figure
 
 
-def _foreground_curves(plot):
+def foreground_curves(plot):
     curves = plot["foreground"]
     figure, axes = _figure(len(curves), width=4.4, height=3.2)
     for axis, curve, segments in zip(axes[0], curves, plot["segments"], strict=True):
@@ -138,7 +127,7 @@ def _foreground_curves(plot):
     return figure
 
 
-def _iou_bars(plot):
+def iou_bars(plot):
     reports = plot["reports"]
     names = list(reports)
     order = reports[names[0]].sort_values("train_frequency", ascending=False).index
@@ -159,7 +148,9 @@ def _iou_bars(plot):
             edgecolor="white",
         )
     axis.set_xticks(positions)
-    axis.set_xticklabels([str(label) for label in reports[names[0]].loc[order, "class"]])
+    labels = [str(label) for label in reports[names[0]].loc[order, "class"]]
+    named = any(not label.isdigit() for label in labels)  # class names rather than numbers
+    axis.set_xticklabels(labels, rotation=30 if named else 0, ha="right" if named else "center")
     axis.set_xlabel("class, from most to least frequent in training")
     axis.set_ylabel("IoU (%)")
     axis.set_ylim(0, 100)
@@ -173,7 +164,7 @@ def _iou_bars(plot):
         fontsize=8,
         ncol=2,
     )
-    axis.set_title("CeCo: per-class IoU on test images, by head / common / tail class group")
+    axis.set_title("CeCo: per-class IoU on held-out images, by head / common / tail class group")
     return figure
 
 
