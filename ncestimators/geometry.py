@@ -174,7 +174,8 @@ def uniform_prototypes(n_classes, dim, random_state=None, *, max_iter=1000):
       descent short of one, in float64. For ``c = 100, d = 10`` this
       reaches a largest cosine near 0.34, where the paper's 1000 steps of plain gradient descent
       at :math:`t = 2` stop near 0.65; ``c = 1000, d = 64`` reaches 0.145 (about 1.5 times the
-      time of stopping at a stall, which ended at 0.146). Time and memory grow as :math:`c^2 d` and :math:`c^2`.
+      time of stopping at a stall, which ended at 0.146). Time and memory grow as
+      :math:`c^2 d` and :math:`c^2`.
 
     References
     ----------
