@@ -10,25 +10,23 @@ when it contains 0.
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+
+from ncestimators._demo._paired import paired_difference as mean_and_half_width
+from ncestimators._demo._paired import verdict as demo_verdict
+
+# The demo says whether our method helps; a benchmark says whether a paper's claim holds.
+_CLAIM_VERDICTS = {"helps": "holds", "not shown": "not shown", "hurts": "reversed"}
 
 
 def paired_difference(differences, confidence=0.95):
-    """Mean, interval half-width and wins (> 0) of per-seed differences."""
+    """Mean, interval half-width and wins (> 0) of per-seed differences, and their number."""
     differences = np.asarray(differences, dtype=float)
-    n = len(differences)
-    half_width = (
-        stats.t.ppf((1 + confidence) / 2, n - 1) * stats.sem(differences) if n > 1 else np.nan
-    )
-    return differences.mean(), half_width, int((differences > 0).sum()), n
+    mean, half_width = mean_and_half_width(differences, confidence)
+    return mean, half_width, int((differences > 0).sum()), len(differences)
 
 
 def verdict(mean, half_width):
-    if mean - half_width > 0:
-        return "holds"
-    if mean + half_width < 0:
-        return "reversed"
-    return "not shown"
+    return _CLAIM_VERDICTS[demo_verdict(mean, half_width)]
 
 
 def paired_table(table, claims, *, value, by="model", seed="seed", scale=1.0):
