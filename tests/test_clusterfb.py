@@ -393,7 +393,7 @@ def test_window_proposals_tile_the_video_at_half_overlap():
 def test_long_actions_are_localised_whole_and_better_than_fixed_windows():
     # Instances of 8-45 snippets, much longer than a snippet. Before proposals were also cut
     # from moving averages and the contrast band was capped, the best proposal of a video's
-    # class was half its action and fixed windows localised better on half of seeds 0-9. Now
+    # class was about half its action and fixed windows localised better on 6 of seeds 0-9. Now
     # both hold on 8 of them; on the other two (2 and 5) training itself fails (every method,
     # windows included, scores below 0.2).
     X, y, segments = make_wtal_videos(
