@@ -2,20 +2,21 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
-import copy
 import os
 import warnings
 from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 
+import numpy as np
 import torch
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils import check_consistent_length
 from sklearn.utils._param_validation import HasMethods, Interval, RealNotInt, StrOptions
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 from skorch import NeuralNet
 from skorch.callbacks import EarlyStopping, ProgressBar
 from skorch.dataset import unpack_data
+from skorch.helper import predefined_split
 from skorch.utils import to_device
 
 from ._inputs import check_features, check_positions, check_sequences, encode_classes
@@ -28,11 +29,14 @@ from ._training import (
     HoldoutSplit,
     Network,
     TrainingHealth,
+    TrainingNet,
+    WeightedDataset,
     crop_padding_collate,
     draw_seed,
     resolve_device,
     seeded,
     to_cpu,
+    unwrap_module,
 )
 from .exceptions import WarmStartWarning
 
@@ -67,14 +71,16 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
                                      one makes a warm refit start afresh (none).
     ``_stratify_holdout``            Whether the ``validation_fraction`` split is stratified on
                                      y (False).
-    ``_encode_target(X, y)``         y as the loss's target; sets ``classes_`` and the like
-                                     (class codes, setting ``classes_``).
+    ``_encode_target(X, y, reset)``  y as the loss's target; with ``reset``, sets ``classes_``
+                                     and the like, without, encodes validation targets with
+                                     them (class codes).
     ``_check_params_for_data(X)``    Check parameters against the data, set what they resolve
                                      to (nothing).
     ``_build_module(n_features)``    The torch head for ``n_features`` input features.
     ``_build_criterion()``           The loss, ``criterion(head_outputs, target)``.
     ``_read_fitted(head)``           Set fitted attributes from the trained head (nothing).
-    ``_dataset(X, y=None)``          What the net iterates over for validated X (X itself).
+    ``_dataset(X, y=None)``          What the net iterates over for validated X (X itself);
+                                     a torch Dataset of ``(inputs, target)`` pairs, or X.
     ``_training_callbacks()``        skorch callbacks that are part of the method's training
                                      recipe, such as a learning-rate schedule (none).
     ===============================  ===========================================================
@@ -87,8 +93,10 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
     adds skorch net parameters (the backbone's learning rate). The head and the loss do not
     change.
 
-    ``fit`` runs: validate X → encode y → check lengths → check parameters → train → read
-    fitted attributes. Every predict-like method goes through :meth:`_forward` (or
+    ``fit`` runs: validate X → encode y → check lengths and weights → validate and encode
+    ``X_val``, ``y_val`` → check parameters → train → read fitted attributes. Every loss takes
+    ``criterion(outputs, target, sample_weight=None)``: with weights, a ``(B,)`` tensor.
+    Every predict-like method goes through :meth:`_forward` (or
     :meth:`_forward_batches`), one batched, gradient-free pass of the head in eval mode.
 
     Heads and losses get every parameter through their constructors, and both tell training
@@ -128,7 +136,7 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
     _stem = None
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None):
         """Train the estimator's network on X and y.
 
         Parameters
@@ -140,6 +148,18 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
         y : array-like or sequence of array-like
             Targets of the estimator's task: classes, scores, video labels or per-position
             labels.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sample (each video, each image), multiplying its terms
+            in the loss's mean; None weighs every sample 1. Held-out samples of
+            ``validation_fraction`` keep their weights in the validation loss.
+
+        X_val, y_val : same kinds as X and y, default=None
+            A fixed validation set (a benchmark's own validation split): its loss is recorded
+            as ``valid_loss`` after every epoch, and training stops early after
+            ``n_iter_no_change`` epochs without improvement, keeping the best epoch's network.
+            Pass both or neither; it replaces the random split of ``validation_fraction``,
+            which must then be None. Its samples weigh 1.
 
         Returns
         -------
@@ -153,8 +173,13 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
         X = self._validate_input(X, reset=True)
         y = self._encode_target(X, y)
         check_consistent_length(X, y)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=np.float32, ensure_non_negative=True
+            )
+        validation = self._validation_set(X_val, y_val)
         self._check_params_for_data(X)
-        self._train(X, y)
+        self._train(X, y, sample_weight, validation)
         self._read_fitted(self._head)
         return self
 
@@ -171,9 +196,27 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
             return self._stem.validate(self, X, reset=reset)
         return _INPUT_VALIDATORS[self._input_kind](self, X, reset=reset)
 
-    def _encode_target(self, X, y):
+    def _encode_target(self, X, y, *, reset=True):
         """Class codes of y; estimators that are not single-label classifiers override this."""
-        return encode_classes(self, y)
+        return encode_classes(self, y, reset=reset)
+
+    def _validation_set(self, X_val, y_val):
+        """``(X_val, y_val)`` validated and encoded like the training data, or None."""
+        if X_val is None and y_val is None:
+            return None
+        if X_val is None or y_val is None:
+            missing = "X_val" if X_val is None else "y_val"
+            raise ValueError(f"{missing} is None; pass both X_val and y_val, or neither.")
+        if self.validation_fraction is not None:
+            raise ValueError(
+                f"X_val is given and validation_fraction={self.validation_fraction}: both ask "
+                "for a validation set. Set validation_fraction=None to validate on X_val, or "
+                "drop X_val for a random split."
+            )
+        X_val = self._validate_input(X_val, reset=False)
+        y_val = self._encode_target(X_val, y_val, reset=False)
+        check_consistent_length(X_val, y_val)
+        return X_val, y_val
 
     def _check_params_for_data(self, X):
         """Check parameters that depend on the data; nothing to check by default."""
@@ -231,22 +274,34 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
         check_is_fitted(self)
         return self._validate_input(X, reset=False)
 
-    def _train(self, X, y):
-        """Fit the net on validated ``X`` and the encoded ``y``; set ``net_``, ``history_``."""
+    def _train(self, X, y, sample_weight=None, validation=None):
+        """Fit the net on validated ``X`` and the encoded ``y``; set ``net_``, ``history_``.
+
+        ``validation`` is a validated ``(X_val, y_val)`` pair, or None.
+        """
         device = resolve_device(self.device)
         seed = draw_seed(self.random_state)
         signature = self._network_signature()
         previous = self._net_to_continue(signature)
         # A failed fit must not leave an earlier net looking like the fitted model.
         self.__dict__.pop("net_", None)
+        data = self._training_dataset(X, y)
+        if sample_weight is not None:
+            data = WeightedDataset(data, sample_weight)
+        valid_data = None if validation is None else self._training_dataset(*validation)
         with seeded(seed):
-            net = self._make_net(device, seed).initialize()
+            net = self._make_net(device, seed, valid_data).initialize()
             if previous is not None:
-                _unwrapped(net.module_).load_state_dict(_unwrapped(previous.module_).state_dict())
+                unwrap_module(net.module_).load_state_dict(
+                    unwrap_module(previous.module_).state_dict()
+                )
                 net.criterion_.load_state_dict(previous.criterion_.state_dict())
                 net.history_ = previous.history_
             epochs_before = len(net.history)
-            net.partial_fit(self._dataset(X, y), y)
+            net.partial_fit(data, y)
+        # The fitted net keeps no reference to the validation data: pickles stay the model's size.
+        if valid_data is not None:
+            net.train_split = None
         if _interrupted(net, len(net.history) - epochs_before):
             net.history.record("interrupted", True)
         self.net_ = net
@@ -280,13 +335,24 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
             return None
         return self.net_
 
-    def _make_net(self, device, seed):
+    def _training_dataset(self, X, y):
+        """The torch Dataset of ``(inputs, target)`` pairs the net trains or validates on."""
+        dataset = self._dataset(X, y)
+        if isinstance(dataset, torch.utils.data.Dataset):
+            return dataset
+        return ArrayDataset(dataset, y)
+
+    def _make_net(self, device, seed, valid_data=None):
+        """The skorch net of a fit; ``valid_data`` is a fixed validation Dataset, or None."""
         callbacks = [("training_health", TrainingHealth()), ("epoch_hooks", EpochHooks())]
         train_split = None
-        if self.validation_fraction is not None:
+        if valid_data is not None:
+            train_split = predefined_split(valid_data)
+        elif self.validation_fraction is not None:
             train_split = HoldoutSplit(
                 self.validation_fraction, stratify=self._stratify_holdout, random_state=seed
             )
+        if train_split is not None:
             callbacks.append(
                 (
                     "early_stopping",
@@ -296,7 +362,7 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
         if self.verbose:
             callbacks.append(("progress_bar", ProgressBar()))
         callbacks.extend(self._training_callbacks())
-        callbacks.extend(copy.deepcopy(self.callbacks or []))
+        callbacks.extend(self.callbacks or [])
         collate = {}
         if self._input_kind == "sequences":
             collate = {
@@ -338,7 +404,7 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
         return max(self.batch_size, min(_EVALUATION_VALUES // self.n_features_in_, 8192))
 
     def _net_class(self):
-        return NeuralNet if self.accelerator is None else AcceleratedNet
+        return TrainingNet if self.accelerator is None else AcceleratedNet
 
     def _placement(self, device):
         """Where and how batches go: our batch loaders on ``device``, or the accelerator's way.
@@ -416,13 +482,6 @@ def _interrupted(net, n_epochs):
         return False
     stopper = dict(net.callbacks_).get("early_stopping")
     return stopper is None or stopper.misses_ < stopper.patience
-
-
-def _unwrapped(module):
-    """A module without the DistributedDataParallel wrapper an accelerator may have added."""
-    if isinstance(module, torch.nn.parallel.DistributedDataParallel):
-        return module.module
-    return module
 
 
 def _distributed_history(accelerator):

@@ -94,14 +94,25 @@ def check_positions(estimator, X, *, reset):
     return positions
 
 
-def encode_classes(estimator, y):
+def encode_classes(estimator, y, *, reset=True):
     """Fit ``classes_`` on classification targets; return ``y`` as int64 codes.
 
     Raises a ValueError naming the class when ``y`` has a single class: there is nothing to learn.
+    Without ``reset`` (validation targets), ``y`` is coded with the fitted ``classes_`` and a
+    label outside them is a ValueError.
     """
     if _num_samples(y) == 0:
         raise ValueError("y is empty; pass one label per sample.")
     check_classification_targets(y)
+    if not reset:
+        y = np.asarray(y)
+        unknown = np.setdiff1d(y, estimator.classes_)
+        if len(unknown):
+            raise ValueError(
+                f"The validation labels y_val contain {len(unknown)} classes that y does not "
+                f"have, e.g. {unknown[:5].tolist()}; validate on the training classes only."
+            )
+        return np.searchsorted(estimator.classes_, y).astype(np.int64, copy=False)
     encoder = LabelEncoder().fit(y)
     if len(encoder.classes_) < 2:
         raise ValueError(

@@ -13,6 +13,7 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback
 from skorch.dataset import Dataset
 from skorch.hf import AccelerateMixin
+from skorch.utils import to_tensor
 from torch import nn
 from torch.utils.data import (
     DataLoader,
@@ -64,26 +65,78 @@ class TrainingHealth(Callback):
             )
 
 
-class EpochHooks(Callback):
-    """Tell the criterion (and module) when an epoch starts and ends.
+class EpochSteps:
+    """Protocol of heads and losses that act once per epoch, besides every batch.
 
-    Schedules such as AllNC's curriculum weight and once-per-epoch steps such as the
-    label-to-prototype reassignment need the epoch index, which skorch keeps in its history.
+    :class:`EpochHooks` calls :meth:`start_epoch` before each training epoch and
+    :meth:`end_epoch` after it (after validation), on the loss and on the head, whatever wraps
+    them (DistributedDataParallel, ``torch.compile``). Schedules such as AllNC's curriculum
+    weight need the epoch index; once-per-epoch steps such as the label-to-prototype
+    reassignment use statistics gathered over the epoch. Under several processes, statistics
+    that the steps read are summed over the processes with :func:`sum_over_processes`, so that
+    every process takes the same step.
+    """
+
+    def start_epoch(self, epoch, max_epochs):
+        """Called before training epoch ``epoch`` (0-based) of ``max_epochs``."""
+
+    def end_epoch(self):
+        """Called after each epoch; a returned dict is recorded in the epoch's history row."""
+        return None
+
+
+class EpochHooks(Callback):
+    """Run the :class:`EpochSteps` of the net's loss and module at each epoch's start and end.
+
     A dict returned by ``end_epoch`` is recorded in the epoch's history row (keys starting with
-    ``event_`` stay out of the printed epoch table), so that it survives warm starts.
+    ``event_`` stay out of the printed epoch table), so that it survives warm starts and
+    checkpoints.
     """
 
     def on_epoch_begin(self, net, **kwargs):
         epoch = len(net.history) - 1
-        for owner in (net.criterion_, net.module_):
-            if hasattr(owner, "start_epoch"):
-                owner.start_epoch(epoch, net.max_epochs)
+        for owner in _epoch_step_owners(net):
+            owner.start_epoch(epoch, net.max_epochs)
 
     def on_epoch_end(self, net, **kwargs):
-        for owner in (net.criterion_, net.module_):
-            if hasattr(owner, "end_epoch"):
-                for key, value in (owner.end_epoch() or {}).items():
-                    net.history.record(key, value)
+        for owner in _epoch_step_owners(net):
+            for key, value in (owner.end_epoch() or {}).items():
+                net.history.record(key, value)
+
+
+def _epoch_step_owners(net):
+    owners = (unwrap_module(net.criterion_), unwrap_module(net.module_))
+    return [owner for owner in owners if isinstance(owner, EpochSteps)]
+
+
+def unwrap_module(module):
+    """The module without the wrappers that do not forward attributes.
+
+    DistributedDataParallel and DataParallel keep the module in ``.module``, ``torch.compile``
+    in ``._orig_mod``; wrappers may be nested (a compiled module under DDP).
+    """
+    while True:
+        if isinstance(module, nn.parallel.DistributedDataParallel | nn.DataParallel):
+            module = module.module
+        elif "_orig_mod" in module._modules:  # torch.compile's OptimizedModule
+            module = module._orig_mod
+        else:
+            return module
+
+
+def sum_over_processes(tensor):
+    """``tensor`` summed over the processes of the default process group, in place; returned.
+
+    The convention of ``torch.nn.SyncBatchNorm``: a training statistic is global whenever a
+    process group is initialised, so that a statistic read by an epoch step is the same on
+    every process (and equal to one process's on the whole batch). Without a process group,
+    the tensor is returned unchanged.
+    """
+    distributed = torch.distributed
+    if distributed.is_available() and distributed.is_initialized():
+        if distributed.get_world_size() > 1:
+            distributed.all_reduce(tensor)
+    return tensor
 
 
 class GradientClipping(Callback):
@@ -106,7 +159,41 @@ class GradientClipping(Callback):
         clip(parameters, self.max_norm)
 
 
-class AcceleratedNet(AccelerateMixin, NeuralNet):
+class TrainingNet(NeuralNet):
+    """skorch's net whose loss also takes per-sample weights.
+
+    Targets of a :class:`WeightedDataset` arrive as ``{"target": ..., "sample_weight": ...}``
+    and are passed on as ``criterion(outputs, target, sample_weight=weights)``; other targets
+    as ``criterion(outputs, target)``.
+    """
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        if not isinstance(y_true, dict):
+            return super().get_loss(y_pred, y_true, X=X, training=training)
+        y_true = to_tensor(y_true, device=self.device)
+        return self.criterion_(y_pred, y_true["target"], sample_weight=y_true["sample_weight"])
+
+
+class WeightedDataset(torch.utils.data.Dataset):
+    """A dataset of ``(inputs, target)`` pairs with a weight per sample.
+
+    Items are ``(inputs, {"target": target, "sample_weight": weight})``, for an integer index
+    or an index array (a batch), which :class:`TrainingNet` hands to the loss.
+    """
+
+    def __init__(self, dataset, sample_weight):
+        self.dataset = dataset
+        self.sample_weight = sample_weight
+
+    def __len__(self):
+        return len(self.dataset)
+
+    def __getitem__(self, i):
+        inputs, target = self.dataset[i]
+        return inputs, {"target": target, "sample_weight": self.sample_weight[i]}
+
+
+class AcceleratedNet(AccelerateMixin, TrainingNet):
     """skorch's net under a Hugging Face ``Accelerator``: one fit over several devices.
 
     The loss modules have no parameters, so they are not handed to the accelerator (under
@@ -124,7 +211,7 @@ class AcceleratedNet(AccelerateMixin, NeuralNet):
         return self
 
 
-class Network(nn.Module):
+class Network(EpochSteps, nn.Module):
     """The net's module: the estimator's head, behind an optional stem.
 
     The stem is a backbone that ``FineTune`` puts in front of the head, mapping raw inputs
@@ -151,11 +238,11 @@ class Network(nn.Module):
         return getattr(self.head, method)(features)
 
     def start_epoch(self, epoch, max_epochs):
-        if hasattr(self.head, "start_epoch"):
+        if isinstance(self.head, EpochSteps):
             self.head.start_epoch(epoch, max_epochs)
 
     def end_epoch(self):
-        return self.head.end_epoch() if hasattr(self.head, "end_epoch") else None
+        return self.head.end_epoch() if isinstance(self.head, EpochSteps) else None
 
 
 class HoldoutSplit:

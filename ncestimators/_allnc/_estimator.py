@@ -426,9 +426,10 @@ class AllNCClassifier(ClassifierMixin, TorchEstimatorBase):
     def _logits(self, X):
         return to_numpy(self._forward(X))
 
-    def _encode_target(self, X, y):
-        codes = super()._encode_target(X, y)
-        self.class_counts_ = np.bincount(codes, minlength=len(self.classes_))
+    def _encode_target(self, X, y, *, reset=True):
+        codes = super()._encode_target(X, y, reset=reset)
+        if reset:
+            self.class_counts_ = np.bincount(codes, minlength=len(self.classes_))
         return codes
 
     def _check_params_for_data(self, X):

@@ -6,10 +6,12 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .._training import EpochSteps, sum_over_processes
+
 __all__ = []
 
 
-class AllNCLoss(nn.Module):
+class AllNCLoss(EpochSteps, nn.Module):
     """Eq. 14 in training mode; the class-balanced cross-entropy in eval mode.
 
     Built from the training counts of the classes and the estimator's loss parameters; holds
@@ -68,16 +70,18 @@ class AllNCLoss(nn.Module):
         """Normalised class means minus the global mean; None until every class was seen.
 
         Updates, in place, the head's ``memory`` of class means, which stands in for classes
-        absent from the batch, and its mask of the classes ``seen``.
+        absent from the batch, and its mask of the classes ``seen``. Under several processes
+        the memory follows the means over all the processes' batches.
         """
         means, present = batch_class_means(features, targets, self.n_classes)
         with torch.no_grad():
-            fresh = present & ~seen
-            memory[fresh] = means[fresh].detach()
-            memory[present] = torch.lerp(
-                means[present].detach(), memory[present], self.mean_momentum
-            )
-            seen |= present
+            sums, counts = class_sums(features.detach(), targets, self.n_classes)
+            observed = sum_over_processes(counts) > 0
+            sums = sum_over_processes(sums) / counts.clamp(min=1).unsqueeze(1).to(sums.dtype)
+            fresh = observed & ~seen
+            memory[fresh] = sums[fresh]
+            memory[observed] = torch.lerp(sums[observed], memory[observed], self.mean_momentum)
+            seen |= observed
         if not seen.all():
             return None
         means = torch.where(present.unsqueeze(1), means, memory)
@@ -115,11 +119,15 @@ def p2p_loss(vectors):
     return squared_gap / n**2
 
 
+def class_sums(features, target, n_classes):
+    """Per-class sums of ``features`` and per-class sample counts."""
+    sums = torch.zeros(n_classes, features.shape[1], dtype=features.dtype, device=features.device)
+    return sums.index_add(0, target, features), torch.bincount(target, minlength=n_classes)
+
+
 def batch_class_means(features, target, n_classes):
     """Per-class means of ``features`` (zero for absent classes) and the mask of present ones."""
-    sums = torch.zeros(n_classes, features.shape[1], dtype=features.dtype, device=features.device)
-    sums = sums.index_add(0, target, features)
-    counts = torch.bincount(target, minlength=n_classes)
+    sums, counts = class_sums(features, target, n_classes)
     means = sums / counts.clamp(min=1).unsqueeze(1).to(features.dtype)
     return means, counts > 0
 

@@ -446,7 +446,7 @@ class CeCoSegmenter(ClassifierMixin, TorchEstimatorBase):
             return np.ones(len(labels), dtype=bool)
         return np.asarray(labels != self.ignore_index, dtype=bool)
 
-    def _encode_target(self, X, y):
+    def _encode_target(self, X, y, *, reset=True):
         """Class codes of every position, (n_images, n_positions), IGNORED where unlabelled."""
         labels = X.flatten_labels(y)
         labelled = self._labelled(labels)
@@ -457,17 +457,18 @@ class CeCoSegmenter(ClassifierMixin, TorchEstimatorBase):
             )
         if labelled.all():
             # No masked copies: the codes of a large label array are then its only copy.
-            codes = encode_classes(self, labels)
+            codes = encode_classes(self, labels, reset=reset)
         else:
             codes = np.full(len(labels), IGNORED, dtype=np.int64)
             try:
-                codes[labelled] = encode_classes(self, labels[labelled])
+                codes[labelled] = encode_classes(self, labels[labelled], reset=reset)
             except ValueError as error:
                 raise ValueError(
                     f"{error} Positions labelled ignore_index={self.ignore_index!r} were left "
                     "out first; if that label is a class, pass ignore_index=None."
                 ) from error
-        self.class_counts_ = np.bincount(codes[labelled], minlength=len(self.classes_))
+        if reset:
+            self.class_counts_ = np.bincount(codes[labelled], minlength=len(self.classes_))
         return X.pad(codes)
 
     def _check_params_for_data(self, X):

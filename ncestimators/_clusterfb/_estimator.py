@@ -591,7 +591,9 @@ class ClusterFBSeparator(ClassifierMixin, TorchEstimatorBase):
             )
         return truth
 
-    def _encode_target(self, X, y):
+    def _encode_target(self, X, y, *, reset=True):
+        if not reset:
+            return as_indicator(y, self.classes_).astype(np.float32)
         return encode_targets(self, y)
 
     def _check_params_for_data(self, X):

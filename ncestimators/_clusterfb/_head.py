@@ -6,13 +6,13 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .._training import split_padding
+from .._training import EpochSteps, split_padding
 from ._losses import COSINE_SCALE, TrainingOutputs, actionness, topk_mask, video_logits
 
 __all__ = []
 
 
-class ClusterFBHead(nn.Module):
+class ClusterFBHead(EpochSteps, nn.Module):
     """One two-branch head with a clustering head per stream, and the cluster labels.
 
     Buffers hold the clusters' foreground probabilities: ``prior_foreground`` (the last

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .._training import sum_over_processes
 from ..ot import sinkhorn
 
 __all__ = []
@@ -66,7 +67,9 @@ class ClusterFBLoss(nn.Module):
         loss = self.lambda_cluster * soft_cross_entropy(COSINE_SCALE * cosines, labels[:, None])
         foreground = foreground[mask]
         if not 0 < float(foreground.mean()) < 1:
-            return loss  # no foreground/background split to classify clusters against
+            # No foreground/background split to classify clusters against.
+            record_cluster_foreground(outputs, None)
+            return loss
         similarity = cluster_cosines(embeddings, labels, foreground)
         fb_labels = cluster_labels(similarity.mean(dim=0).detach(), foreground)
         record_cluster_foreground(outputs, fb_labels[:, 0])
@@ -168,6 +171,16 @@ def cluster_labels(cosines, foreground, n_iter=SINKHORN_ITERATIONS):
 
 @torch.no_grad()
 def record_cluster_foreground(outputs, foreground):
-    outputs.prior_foreground.copy_(foreground)
-    outputs.foreground_sum[:-1] += foreground
-    outputs.foreground_sum[-1] += 1
+    """Add one training step's cluster foreground probabilities to the head's buffers.
+
+    ``foreground`` is None for a batch without a foreground/background split. The step's
+    probabilities are averaged over the processes (every process calls this once a step), so
+    the prior and the epoch sum are the same on all of them.
+    """
+    step = outputs.foreground_sum.new_zeros(outputs.foreground_sum.shape)
+    if foreground is not None:
+        step[:-1], step[-1] = foreground, 1
+    sum_over_processes(step)
+    if step[-1] > 0:
+        outputs.prior_foreground.copy_(step[:-1] / step[-1])
+        outputs.foreground_sum += step

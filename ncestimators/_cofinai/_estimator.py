@@ -554,16 +554,20 @@ class CoFInAIRegressor(RegressorMixin, TorchEstimatorBase):
             raise ValueError(message)
         return float(bounds[0]), float(bounds[1])
 
-    def _encode_target(self, X, y):
-        """Rows of (score rescaled to [0, 1], grade, sub-grade), float32; sets the widths."""
+    def _encode_target(self, X, y, *, reset=True):
+        """Rows of (score rescaled to [0, 1], grade, sub-grade), float32; sets the widths.
+
+        Without ``reset`` (validation scores), the fitted score range rescales them.
+        """
         y = column_or_1d(y, dtype=np.float64, warn=True)
         if len(y) == 0:
             raise ValueError("y is empty; pass one score per video.")
         if not np.isfinite(y).all():
             raise ValueError("y contains NaN or infinity; drop those videos or impute scores.")
-        self.score_range_ = self._resolve_score_range(y)
-        self.grade_width_ = (self.score_range_[1] - self.score_range_[0]) / self.n_grades
-        self.subgrade_width_ = self.grade_width_ / self.n_subgrades
+        if reset:
+            self.score_range_ = self._resolve_score_range(y)
+            self.grade_width_ = (self.score_range_[1] - self.score_range_[0]) / self.n_grades
+            self.subgrade_width_ = self.grade_width_ / self.n_subgrades
         lo, hi = self.score_range_
         unit = (np.clip(y, lo, hi) - lo) / (hi - lo)
         grade, subgrade = grade_indices(unit, self.n_grades, self.n_subgrades)

@@ -6,13 +6,13 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .._training import mlp
+from .._training import EpochSteps, mlp
 from ..ot import assign
 
 __all__ = []
 
 
-class SphereHead(nn.Module):
+class SphereHead(EpochSteps, nn.Module):
     """MLP onto the unit sphere, scored against fixed prototypes under a learned assignment.
 
     Holds the assignment state as buffers so that it is saved, restored with the best epoch's

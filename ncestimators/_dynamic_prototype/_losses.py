@@ -5,6 +5,8 @@
 import torch
 from torch import nn
 
+from .._training import sum_over_processes
+
 __all__ = []
 
 
@@ -27,9 +29,14 @@ class IPMLoss(nn.Module):
 
 @torch.no_grad()
 def update_representatives(representatives, embeddings, target, momentum):
-    """Move the representative of every class in the batch towards its batch mean, in place."""
+    """Move the representative of every class in the batch towards its batch mean, in place.
+
+    Under several processes the batch is the union of the processes' batches.
+    """
     sums = torch.zeros_like(representatives).index_add_(0, target, embeddings)
     counts = torch.bincount(target, minlength=len(representatives))
+    sum_over_processes(sums)
+    sum_over_processes(counts)
     present = counts > 0
     means = sums[present] / counts[present].unsqueeze(1)
     representatives[present] = torch.lerp(means, representatives[present], momentum)
