@@ -2,6 +2,8 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+import functools
+import itertools
 import os
 import warnings
 from abc import ABCMeta, abstractmethod
@@ -485,21 +487,38 @@ def _interrupted(net, n_epochs):
 
 
 def _distributed_history(accelerator):
-    """skorch's history shared by the processes, so that they agree on when to stop early."""
+    """skorch's history shared by the processes, so that they agree on when to stop early.
+
+    Every fit gets keys of its own in the process's one store: the processes run the same fits
+    in the same order, so the n-th fit of each process shares the prefix of the n-th fit.
+    """
     from skorch.history import DistributedHistory
-    from torch.distributed import TCPStore
+    from torch.distributed import PrefixStore
 
     # The launcher (torchrun, accelerate launch) sets the rendezvous address; the store takes
     # the next port.
-    store = TCPStore(
+    store = _history_store(
         os.environ["MASTER_ADDR"],
         int(os.environ["MASTER_PORT"]) + 1,
-        world_size=accelerator.num_processes,
-        is_master=accelerator.is_main_process,
+        accelerator.num_processes,
+        accelerator.is_main_process,
     )
     return DistributedHistory(
-        store=store, rank=accelerator.process_index, world_size=accelerator.num_processes
+        store=PrefixStore(f"ncestimators-fit-{next(_FIT_NUMBERS)}", store),
+        rank=accelerator.process_index,
+        world_size=accelerator.num_processes,
     )
+
+
+_FIT_NUMBERS = itertools.count()
+
+
+@functools.cache
+def _history_store(address, port, world_size, is_master):
+    """The process's one key-value store for shared histories (a port can be bound once)."""
+    from torch.distributed import TCPStore
+
+    return TCPStore(address, port, world_size=world_size, is_master=is_master)
 
 
 def _silent(*args, **kwargs):

@@ -1,8 +1,9 @@
-"""One process of the 2-process accelerate test (launched by test_accelerate.py with torchrun).
+"""One process of the 2-process accelerate tests (launched by test_accelerate.py with torchrun).
 
-Fits a DynamicPrototypeClassifier under an ``Accelerator(cpu=True)`` (gloo on loopback), with a
-held-out split so that early stopping has to agree between processes, and saves this rank's
-weights, predictions and epoch count.
+Fits, under an ``Accelerator(cpu=True)`` (gloo on loopback), every estimator with per-epoch
+steps, and saves what this rank's steps did: DL2PA's assignment history, CASE's cluster state,
+AllNC's curriculum weight per epoch. The DL2PA fit has a held-out split, so that early stopping
+has to agree between processes too.
 """
 
 import sys
@@ -11,27 +12,70 @@ from pathlib import Path
 import numpy as np
 import torch
 from accelerate import Accelerator
+from skorch.callbacks import Callback
 
-from ncestimators import DynamicPrototypeClassifier
-from ncestimators.datasets import make_superclass_features
+from ncestimators import AllNCClassifier, ClusterFBSeparator, DynamicPrototypeClassifier
+from ncestimators._training import unwrap_module
+from ncestimators.datasets import load_digits_lt, make_superclass_features, make_wtal_videos
+
+DPC_PARAMS = {
+    "hidden_dims": (8,), "max_epochs": 6, "batch_size": 32, "validation_fraction": 0.25,
+    "n_iter_no_change": 4, "random_state": 0,
+}  # fmt: skip
+CASE_PARAMS = {"n_clusters": 4, "hidden_dim": 8, "max_epochs": 3, "random_state": 0}
+ALLNC_PARAMS = {"hidden_dims": (16,), "max_epochs": 4, "random_state": 0}
+
+
+def dpc_data():
+    return make_superclass_features(
+        n_classes=4, n_superclasses=2, n_samples=200, n_features=6, random_state=0
+    )
+
+
+def case_data():
+    X, y, _ = make_wtal_videos(
+        n_videos=16, n_classes=3, n_features=8, min_length=16, max_length=32, random_state=0
+    )
+    return X, y
+
+
+def allnc_data():
+    data = load_digits_lt(imbalance_ratio=10, random_state=0)
+    return data.X_train / 16, data.y_train
+
+
+class RecordEta(Callback):
+    """Record the loss's curriculum weight after each epoch, as the loss itself holds it."""
+
+    def on_epoch_end(self, net, **kwargs):
+        net.history.record("eta", float(unwrap_module(net.criterion_).eta))
+
+
+def _weights(model):
+    return torch.cat([p.detach().flatten() for p in model._head.parameters()]).numpy()
 
 
 def main(output):
     accelerator = Accelerator(cpu=True)
-    X, y = make_superclass_features(
-        n_classes=4, n_superclasses=2, n_samples=200, n_features=6, random_state=0
-    )
-    model = DynamicPrototypeClassifier(
-        hidden_dims=(8,), max_epochs=6, batch_size=32, validation_fraction=0.25, n_iter_no_change=2,
-        accelerator=accelerator, random_state=0,
-    ).fit(X, y)  # fmt: skip
-    weights = torch.cat([parameter.detach().flatten() for parameter in model._head.parameters()])
+    X, y = dpc_data()
+    dpc = DynamicPrototypeClassifier(**DPC_PARAMS, accelerator=accelerator).fit(X, y)
+    X_case, y_case = case_data()
+    case = ClusterFBSeparator(**CASE_PARAMS, accelerator=accelerator).fit(X_case, y_case)
+    X_lt, y_lt = allnc_data()
+    allnc = AllNCClassifier(
+        **ALLNC_PARAMS, callbacks=[RecordEta()], accelerator=accelerator
+    ).fit(X_lt, y_lt)
     np.savez(
         output / f"rank{accelerator.process_index}.npz",
-        weights=weights.numpy(),
-        proba=model.predict_proba(X),
-        n_iter=model.n_iter_,
         world_size=accelerator.num_processes,
+        weights=_weights(dpc),
+        proba=dpc.predict_proba(X),
+        n_iter=dpc.n_iter_,
+        assignments=np.array(dpc.assignment_history_),
+        case_weights=_weights(case),
+        cluster_foreground=case.cluster_foreground_,
+        eta=np.array(allnc.history_[:, "eta"]),
+        allnc_weights=_weights(allnc),
     )
 
 

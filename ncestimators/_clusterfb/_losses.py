@@ -183,4 +183,4 @@ def record_cluster_foreground(outputs, foreground):
     sum_over_processes(step)
     if step[-1] > 0:
         outputs.prior_foreground.copy_(step[:-1] / step[-1])
-        outputs.foreground_sum += step
+        outputs.foreground_sum.add_(step)
