@@ -9,6 +9,7 @@ import warnings
 from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 
+import joblib
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, _fit_context
@@ -35,14 +36,20 @@ from ._training import (
     WeightedDataset,
     crop_padding_collate,
     draw_seed,
+    interrupted,
     resolve_device,
     seeded,
     to_cpu,
     unwrap_module,
 )
+from .callbacks import TrainingCheckpoint
 from .exceptions import WarmStartWarning
 
 __all__ = []
+
+# Parameters that change how a fit runs, not what it trains: a checkpoint of a fit resumes
+# whatever their values.
+_RUN_PARAMS = {"max_epochs", "verbose", "device", "callbacks", "accelerator", "warm_start"}
 
 _EVALUATION_VALUES = 2**22  # input values per evaluation batch: 16 MiB of float32
 
@@ -300,11 +307,18 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
                 net.criterion_.load_state_dict(previous.criterion_.state_dict())
                 net.history_ = previous.history_
             epochs_before = len(net.history)
-            net.partial_fit(data, y)
+            epochs = net.max_epochs
+            checkpoint = _training_checkpoint(net)
+            if checkpoint is not None:
+                done = checkpoint.prepare(self._fit_fingerprint(y), resume=previous is None)
+                epochs = 0 if done is None else max(epochs - done, 0)
+            net.partial_fit(data, y, epochs=epochs)
         # The fitted net keeps no reference to the validation data: pickles stay the model's size.
         if valid_data is not None:
             net.train_split = None
-        if _interrupted(net, len(net.history) - epochs_before):
+        if checkpoint is not None:
+            epochs_before = checkpoint.first_epoch_
+        if interrupted(net, len(net.history) - epochs_before):
             net.history.record("interrupted", True)
         self.net_ = net
         self._trained_signature = signature
@@ -337,6 +351,16 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
             return None
         return self.net_
 
+    def _fit_fingerprint(self, y):
+        """What the fit that wrote a checkpoint must share with this one for it to resume."""
+        params = self.get_params(deep=False)
+        return {
+            "the estimator": type(self).__qualname__,
+            **{name: joblib.hash(params[name]) for name in params.keys() - _RUN_PARAMS},
+            **{name: joblib.hash(value) for name, value in self._network_signature().items()},
+            "the targets": joblib.hash(y),
+        }
+
     def _training_dataset(self, X, y):
         """The torch Dataset of ``(inputs, target)`` pairs the net trains or validates on."""
         dataset = self._dataset(X, y)
@@ -364,7 +388,14 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
         if self.verbose:
             callbacks.append(("progress_bar", ProgressBar()))
         callbacks.extend(self._training_callbacks())
-        callbacks.extend(self.callbacks or [])
+        # A checkpoint restores the training state when training begins, so it comes after
+        # every callback that resets its own state then.
+        callbacks.extend(
+            sorted(
+                self.callbacks or [],
+                key=lambda entry: isinstance(_callback_object(entry), TrainingCheckpoint),
+            )
+        )
         collate = {}
         if self._input_kind == "sequences":
             collate = {
@@ -474,16 +505,20 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
         return hasattr(self, "net_")
 
 
-def _interrupted(net, n_epochs):
-    """Whether a KeyboardInterrupt (Ctrl-C, or a callback's) ended the fit that ran n_epochs.
+def _training_checkpoint(net):
+    """The net's :class:`~ncestimators.callbacks.TrainingCheckpoint`, or None."""
+    checkpoints = [cb for _, cb in net.callbacks_ if isinstance(cb, TrainingCheckpoint)]
+    if len(checkpoints) > 1:
+        raise ValueError(
+            f"callbacks hold {len(checkpoints)} TrainingCheckpoints; a fit resumes from one, "
+            "so pass one."
+        )
+    return checkpoints[0] if checkpoints else None
 
-    skorch catches it and returns the net as it was; early stopping ends a fit the same way,
-    so a fit that early stopping ended, or that ran all its epochs, was not interrupted.
-    """
-    if n_epochs >= net.max_epochs and "train_loss" in net.history[-1]:
-        return False
-    stopper = dict(net.callbacks_).get("early_stopping")
-    return stopper is None or stopper.misses_ < stopper.patience
+
+def _callback_object(entry):
+    """The callback of a ``callbacks`` entry: a callback, or a ``(name, callback)`` pair."""
+    return entry[1] if isinstance(entry, tuple) else entry
 
 
 def _distributed_history(accelerator):

@@ -139,6 +139,18 @@ def sum_over_processes(tensor):
     return tensor
 
 
+def interrupted(net, n_epochs):
+    """Whether a KeyboardInterrupt (Ctrl-C, or a callback's) ended the fit that ran n_epochs.
+
+    skorch catches it and returns the net as it was; early stopping ends a fit the same way,
+    so a fit that early stopping ended, or that ran all its epochs, was not interrupted.
+    """
+    if n_epochs >= net.max_epochs and "train_loss" in net.history[-1]:
+        return False
+    stopper = dict(net.callbacks_).get("early_stopping")
+    return stopper is None or stopper.misses_ < stopper.patience
+
+
 class GradientClipping(Callback):
     """Scale each step's gradient down to a norm of at most ``max_norm`` (over all parameters).
 
