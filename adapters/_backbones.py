@@ -296,6 +296,79 @@ def _layer_output(module, layer):
     return _LayerOutput(module, layer)
 
 
+def drop_unused(backbone, run):
+    """Cut ``backbone`` down to what its features use, on the forward pass that ``run`` makes.
+
+    ``run()`` feeds example inputs through the backbone, in the mode it will run in (training
+    for fine-tuning), and returns what the backbone's features become. Every submodule that
+    does not start during the run (the layers after a cut at ``layer``, a classifier the
+    features skip) is replaced by a placeholder without parameters or buffers. The trainable
+    parameters that the outputs do not depend on (of a layer that runs but feeds nothing the
+    outputs use) stop training: no loss can give them a gradient, and
+    DistributedDataParallel rejects parameters that get none. Batch statistics that the run
+    moves and the random state are restored. Returns the outputs of the run.
+    """
+    started = set()
+    handles = [
+        child.register_forward_pre_hook(lambda module, args: started.add(module))
+        for child in backbone.modules()
+    ]
+    buffers = [(buffer, buffer.clone()) for buffer in backbone.buffers()]
+    try:
+        with torch.random.fork_rng(devices=[]), torch.enable_grad():
+            outputs = run()
+        _drop_unstarted(backbone, started)
+        if torch.is_tensor(outputs) and outputs.requires_grad:
+            _freeze_without_gradient(backbone, outputs)
+    finally:
+        for handle in handles:
+            handle.remove()
+        # After the gradients: the backward pass of batch normalisation reads its statistics.
+        with torch.no_grad():
+            for buffer, value in buffers:
+                buffer.copy_(value)
+    return outputs
+
+
+def _freeze_without_gradient(backbone, outputs):
+    """Stop training the parameters of ``backbone`` on which ``outputs`` do not depend."""
+    trainable = [parameter for parameter in backbone.parameters() if parameter.requires_grad]
+    if not trainable:
+        return
+    gradients = torch.autograd.grad(outputs, trainable, torch.ones_like(outputs), allow_unused=True)
+    for parameter, gradient in zip(trainable, gradients, strict=True):
+        if gradient is None:
+            parameter.requires_grad_(False)
+
+
+def _drop_unstarted(module, started, prefix=""):
+    """Replace the submodules of ``module`` in which no layer started by placeholders."""
+    for name, child in module.named_children():
+        if started.isdisjoint(child.modules()):
+            setattr(module, name, _Dropped(prefix + name))
+        else:
+            _drop_unstarted(child, started, f"{prefix}{name}.")
+
+
+class _Dropped(nn.Module):
+    """In place of a layer that did not run before the backbone's features were complete."""
+
+    def __init__(self, name):
+        super().__init__()
+        self.name = name
+
+    def forward(self, *args, **kwargs):
+        raise ValueError(
+            f"The backbone's layer {self.name!r} did not run on the example input when the "
+            "backbone was cut to what its features use, so it was dropped; this input takes "
+            "another path through the model. Fit on inputs like this one, or pass a module "
+            "whose forward runs the same layers for every input."
+        )
+
+    def extra_repr(self):
+        return f"name={self.name!r}"
+
+
 class _StopForward(Exception):
     """Raised by the hook of :class:`_LayerOutput` once the wanted layer has run."""
 

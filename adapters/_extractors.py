@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 
 from ncestimators._training import BatchLoader, draw_seed, resolve_device, seeded
 
-from ._backbones import build_backbone
+from ._backbones import build_backbone, drop_unused
 from ._media import (
     check_image_array,
     check_videos,
@@ -88,7 +88,9 @@ class _FeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         self.stem_ = stem.to(self.device_)
         dataset = self._dataset(X)
         first = dataset[np.arange(1)] if isinstance(dataset, _ImageArray) else dataset[0][None]
-        self._n_features_out = int(self._run(first, dataset.resized)[0].shape[-1])
+        # The first features also cut the backbone to the layers they use.
+        features = drop_unused(backbone, lambda: self._run(first, dataset.resized))
+        self._n_features_out = int(features[0].shape[-1])
         return self
 
     def transform(self, X):

@@ -16,7 +16,7 @@ from torch import nn
 from ncestimators._inputs import Positions
 from ncestimators._training import seeded
 
-from ._backbones import build_backbone
+from ._backbones import build_backbone, drop_unused
 from ._labels import downsample_labels, upsample_labels
 from ._media import (
     check_image_array,
@@ -288,8 +288,9 @@ class BackboneStem:
     ``kind`` is the estimator's input kind: "features" heads read pooled image features,
     "positions" heads the cells of a feature map, "sequences" heads per-clip features.
     ``settings`` are FineTune's parameters but the estimator. Validation probes the backbone
-    once to learn its feature dimension (and feature grid). Two stems are equal when their kind
-    and settings are, so that a warm start goes on with the same backbone.
+    once to learn its feature dimension (and feature grid) and the shape of its inputs, on
+    which the built backbone is cut to the layers that feed the head. Two stems are equal when
+    their kind and settings are, so that a warm start goes on with the same backbone.
     """
 
     def __init__(self, kind, settings):
@@ -322,7 +323,11 @@ class BackboneStem:
         return inputs
 
     def build(self):
-        """The backbone with its preprocessing, as a fresh module."""
+        """The backbone with its preprocessing, as a fresh module, cut to what feeds the head.
+
+        The cut (see :func:`drop_unused`) runs the stem once in training mode on zero inputs
+        of the shape validation saw.
+        """
         settings, video = self.settings, self.kind == "sequences"
         backbone, preprocessing = build_backbone(
             settings["backbone"], settings["weights"], layer=settings["layer"], video=video,
@@ -335,11 +340,17 @@ class BackboneStem:
             "frozen": _frozen_prefixes(settings["freeze"]),
         }
         if video:
-            return SequenceStem(ClipStem(backbone, preprocessing, **options))
-        output = "grid" if self.kind == "positions" else "pooled"
-        return ImageStem(
-            backbone, preprocessing, channels_last=self.channels_last, output=output, **options
-        )
+            stem = SequenceStem(ClipStem(backbone, preprocessing, **options))
+        else:
+            output = "grid" if self.kind == "positions" else "pooled"
+            stem = ImageStem(
+                backbone, preprocessing, channels_last=self.channels_last, output=output,
+                **options,
+            )  # fmt: skip
+        shape, dtype = self.example
+        example = torch.from_numpy(np.zeros(shape, dtype))
+        drop_unused(backbone, lambda: stem.train()(example))
+        return stem
 
     def net_params(self):
         """Extra skorch net parameters: the backbone's own learning rate."""
@@ -349,13 +360,17 @@ class BackboneStem:
 
     def _probe(self, estimator, inputs):
         """Learn the backbone's feature dimension (and feature grid) from one input."""
+        first = inputs[:1, :1] if self.kind == "sequences" else inputs[:1]
+        # The cut of every build runs the backbone in training mode on two inputs of this
+        # shape: batch normalisation cannot train on one value per channel.
+        self.example = ((2, *first.shape[1:]), first.dtype)
         # A throwaway backbone, built without touching the caller's random state.
-        with torch.no_grad(), seeded(0):
+        with seeded(0):
             module = self.build().eval()
             if self.kind == "positions":
                 module.output = "map"  # (1, D, h, w): the feature grid too
-            first = inputs[:1, :1] if self.kind == "sequences" else inputs[:1]
-            outputs = module(torch.as_tensor(first))
+            with torch.no_grad():
+                outputs = module(torch.as_tensor(first))
         if self.kind == "positions":
             estimator.n_features_in_, self.grid = int(outputs.shape[1]), tuple(outputs.shape[2:])
         else:

@@ -417,3 +417,92 @@ def test_fine_tune_is_a_meta_estimator(images):
     assert search.best_estimator_.predict(X).shape == (24,)
     copy.deepcopy(search.best_estimator_)
     assert Path(__file__).exists()
+
+
+# --- the cut: only the layers that feed the head ------------------------------------------------
+
+
+def _trainable_parameters_get_gradients(stem, inputs):
+    """Whether one backward pass gives every trainable parameter of ``stem`` a gradient."""
+    stem.train()(torch.as_tensor(inputs)).sum().backward()
+    trainable = [p for p in stem.parameters() if p.requires_grad]
+    return bool(trainable) and all(p.grad is not None for p in trainable)
+
+
+def test_a_backbone_cut_at_a_layer_drops_the_later_layers_and_keeps_its_outputs(images, tmp_path):
+    X, _ = images
+    y = (X.min(axis=-1) == 255).astype(int)
+    weights = _checkpoint(tmp_path, "start.pt", seed=0)
+    model = FineTune(CeCoSegmenter(max_epochs=1, random_state=0), weights=weights).fit(X, y)
+    stem = model.estimator_._stem.build().eval()  # cut at layer3, the stride-16 default
+    layers = {name.split(".")[1] for name in stem.backbone.state_dict()}
+    assert layers == {"conv1", "bn1", "layer1", "layer2", "layer3"}
+    # The same outputs as the whole model's layer3, batch statistics included: the
+    # checkpoint is loaded before the cut, which runs in training mode without moving them.
+    reference = _resnet18()
+    reference.load_state_dict(torch.load(weights, weights_only=True))
+    reference.eval()
+    inputs = stem.preprocess(torch.as_tensor(X[:4]).movedim(-1, 1))
+    expected = nn.Sequential(*list(reference.children())[:7])(inputs)
+    torch.testing.assert_close(stem.backbone(inputs), expected, rtol=0, atol=0)
+    assert _trainable_parameters_get_gradients(stem, X[:4])
+
+
+def test_dense_features_build_only_the_layers_before_theirs(images):
+    extractor = DenseFeatures(layer="layer2", **CPU).fit(images[0])
+    layers = {name.split(".")[1] for name in extractor.stem_.backbone.state_dict()}
+    assert layers == {"conv1", "bn1", "layer1", "layer2"}
+
+
+class _SideBranch(nn.Module):
+    """Cut at ``conv``: ``side`` runs but feeds only what follows, ``tail`` and ``scale`` after."""
+
+    def __init__(self):
+        super().__init__()
+        self.side = nn.Conv2d(3, 4, 1)
+        self.conv = nn.Conv2d(3, 8, 3)
+        self.tail = nn.Conv2d(8, 8, 1)
+        self.scale = nn.Parameter(torch.ones(1))
+
+    def forward(self, images):
+        side = self.side(images)
+        return self.tail(self.conv(images)) * self.scale + side.mean()
+
+
+def test_parameters_that_feed_nothing_stop_training_and_the_rest_trains(images):
+    X, y = images
+    backbone = _SideBranch()
+    head = DynamicPrototypeClassifier(max_epochs=2, lr=0.01, random_state=0)
+    model = FineTune(head, backbone=backbone, layer="conv").fit(X, y)
+    trained = model.estimator_.net_.module_.stem.backbone
+    fresh = model.estimator_._stem.build().backbone
+    assert [name for name, p in fresh.named_parameters() if p.requires_grad] == [
+        "model.conv.weight", "model.conv.bias"
+    ]  # fmt: skip
+    for name, tensor in fresh.state_dict().items():
+        assert torch.equal(tensor, trained.state_dict()[name]) == (".conv." not in name), name
+    assert "model.tail.weight" not in fresh.state_dict()
+    # The caller's module is left whole and trainable.
+    assert backbone.scale.requires_grad and isinstance(backbone.tail, nn.Conv2d)
+    assert _trainable_parameters_get_gradients(model.estimator_._stem.build(), X[:4])
+
+
+class _ByWidth(nn.Module):
+    """A module that takes another layer for images wider than 32 pixels."""
+
+    def __init__(self):
+        super().__init__()
+        self.narrow = nn.Conv2d(3, 8, 3)
+        self.wide = nn.Conv2d(3, 8, 3, stride=2)
+
+    def forward(self, images):
+        return self.narrow(images) if images.shape[-1] <= 32 else self.wide(images)
+
+
+def test_a_layer_the_fitted_inputs_did_not_run_is_dropped_and_says_so(images):
+    X, y = images
+    model = FineTune(DynamicPrototypeClassifier(max_epochs=1, random_state=0), backbone=_ByWidth())
+    model.fit(X, y)
+    assert model.predict(X).shape == (24,)
+    with pytest.raises(ValueError, match="layer 'wide' did not run on the example input"):
+        model.predict(np.zeros((2, 64, 64, 3), np.uint8))
