@@ -153,19 +153,20 @@ class TrainingCheckpoint(Callback):
             self._write(net, epochs_done, finished=True, stopped_early=stopped_early)
 
     def _write(self, net, epochs_done, *, finished, stopped_early):
-        if not _is_main_process():
-            return
-        state = {
-            "format": _FORMAT,
-            "fingerprint": self._fingerprint,
-            "first_epoch": self.first_epoch_,
-            "epochs_done": epochs_done,
-            "finished": finished,
-            "stopped_early": stopped_early,
-            **_training_state(net, skip=self),
-        }
-        Path(self.dirname).mkdir(parents=True, exist_ok=True)
-        save_atomically(state, self.path)
+        if _is_main_process():
+            state = {
+                "format": _FORMAT,
+                "fingerprint": self._fingerprint,
+                "first_epoch": self.first_epoch_,
+                "epochs_done": epochs_done,
+                "finished": finished,
+                "stopped_early": stopped_early,
+                **_training_state(net, skip=self),
+            }
+            Path(self.dirname).mkdir(parents=True, exist_ok=True)
+            save_atomically(state, self.path)
+        # No process reads the checkpoint (in a next fit) before it is complete.
+        _wait_for_every_process()
 
 
 def save_atomically(obj, path):
@@ -286,8 +287,14 @@ def _plain(value):
     raise TypeError(f"A history value of type {type(value).__name__} cannot be saved.")
 
 
+def _distributed():
+    return torch.distributed.is_available() and torch.distributed.is_initialized()
+
+
 def _is_main_process():
-    distributed = torch.distributed
-    return not (distributed.is_available() and distributed.is_initialized()) or (
-        distributed.get_rank() == 0
-    )
+    return not _distributed() or torch.distributed.get_rank() == 0
+
+
+def _wait_for_every_process():
+    if _distributed():
+        torch.distributed.barrier()

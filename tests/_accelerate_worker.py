@@ -3,7 +3,7 @@
 Fits, under an ``Accelerator(cpu=True)`` (gloo on loopback), every estimator with per-epoch
 steps, and saves what this rank's steps did: DL2PA's assignment history, CASE's cluster state,
 AllNC's curriculum weight per epoch. The DL2PA fit has a held-out split, so that early stopping
-has to agree between processes too.
+has to agree between processes too; a checkpointed DL2PA fit is then resumed by every process.
 """
 
 import sys
@@ -16,6 +16,7 @@ from skorch.callbacks import Callback
 
 from ncestimators import AllNCClassifier, ClusterFBSeparator, DynamicPrototypeClassifier
 from ncestimators._training import unwrap_module
+from ncestimators.callbacks import TrainingCheckpoint
 from ncestimators.datasets import load_digits_lt, make_superclass_features, make_wtal_videos
 
 DPC_PARAMS = {
@@ -62,11 +63,22 @@ def main(output):
     X_case, y_case = case_data()
     case = ClusterFBSeparator(**CASE_PARAMS, accelerator=accelerator).fit(X_case, y_case)
     X_lt, y_lt = allnc_data()
-    allnc = AllNCClassifier(
-        **ALLNC_PARAMS, callbacks=[RecordEta()], accelerator=accelerator
-    ).fit(X_lt, y_lt)
+    allnc = AllNCClassifier(**ALLNC_PARAMS, callbacks=[RecordEta()], accelerator=accelerator).fit(
+        X_lt, y_lt
+    )
+    # Process 0 writes the checkpoint; every process resumes the finished fit from it.
+    checkpointed = DynamicPrototypeClassifier(
+        **DPC_PARAMS, callbacks=[TrainingCheckpoint(output / "checkpoint")], accelerator=accelerator
+    ).fit(X, y)
+    resuming = TrainingCheckpoint(output / "checkpoint")
+    resumed = DynamicPrototypeClassifier(
+        **DPC_PARAMS, callbacks=[resuming], accelerator=accelerator
+    ).fit(X, y)
     np.savez(
         output / f"rank{accelerator.process_index}.npz",
+        checkpointed_proba=checkpointed.predict_proba(X),
+        resumed_proba=resumed.predict_proba(X),
+        resumed_from=resuming.resumed_from_,
         world_size=accelerator.num_processes,
         weights=_weights(dpc),
         proba=dpc.predict_proba(X),

@@ -63,6 +63,13 @@ def test_every_rank_runs_the_per_epoch_steps(ranks):
     np.testing.assert_array_equal(ranks[0]["cluster_foreground"], ranks[1]["cluster_foreground"])
 
 
+def test_every_rank_resumes_from_the_checkpoint_process_0_wrote(ranks):
+    for rank in ranks:
+        assert int(rank["resumed_from"]) == int(rank["n_iter"])
+        np.testing.assert_array_equal(rank["resumed_proba"], rank["checkpointed_proba"])
+        np.testing.assert_array_equal(rank["resumed_proba"], ranks[0]["proba"])
+
+
 def _worker_module():
     spec = importlib.util.spec_from_file_location("_accelerate_worker", WORKER)
     module = importlib.util.module_from_spec(spec)
