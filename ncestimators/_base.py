@@ -457,7 +457,14 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
             placement["history"] = _distributed_history(self.accelerator)
         return placement
 
-    def save_params(self, f_params=None, f_optimizer=None, f_criterion=None, f_history=None):
+    def save_params(
+        self,
+        f_params=None,
+        f_optimizer=None,
+        f_criterion=None,
+        f_history=None,
+        use_safetensors=False,
+    ):
         """Save the fitted network's learned state, with skorch's ``NeuralNet.save_params``.
 
         Writes state dicts (and the history as JSON), not the estimator: :meth:`load_params`
@@ -469,13 +476,28 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
         f_params, f_optimizer, f_criterion, f_history : str, path or file-like, default=None
             Where to write the network's parameters and buffers, the optimizer's state, the
             loss's state and the training history; None skips that part.
+
+        use_safetensors : bool, default=False
+            Write the parameters and the loss's state in the safetensors format (no optimizer
+            state then, as in skorch).
         """
         check_is_fitted(self)
         self.net_.save_params(
-            f_params=f_params, f_optimizer=f_optimizer, f_criterion=f_criterion, f_history=f_history
+            f_params=f_params,
+            f_optimizer=f_optimizer,
+            f_criterion=f_criterion,
+            f_history=f_history,
+            use_safetensors=use_safetensors,
         )
 
-    def load_params(self, f_params=None, f_optimizer=None, f_criterion=None, f_history=None):
+    def load_params(
+        self,
+        f_params=None,
+        f_optimizer=None,
+        f_criterion=None,
+        f_history=None,
+        use_safetensors=False,
+    ):
         """Load state written by :meth:`save_params`; the fitted attributes follow it.
 
         Files are read with ``torch.load(weights_only=True)`` (never unpickled) onto the
@@ -487,6 +509,9 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
         f_params, f_optimizer, f_criterion, f_history : str, path or file-like, default=None
             The files :meth:`save_params` wrote; None keeps that part as it is.
 
+        use_safetensors : bool, default=False
+            Whether the files are in the safetensors format.
+
         Returns
         -------
         self : object
@@ -494,7 +519,11 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
         """
         check_is_fitted(self)
         self.net_.load_params(
-            f_params=f_params, f_optimizer=f_optimizer, f_criterion=f_criterion, f_history=f_history
+            f_params=f_params,
+            f_optimizer=f_optimizer,
+            f_criterion=f_criterion,
+            f_history=f_history,
+            use_safetensors=use_safetensors,
         )
         self.history_ = self.net_.history
         self.n_iter_ = sum("train_loss" in row for row in self.history_)

@@ -173,3 +173,34 @@ def test_validation_fraction_and_x_val_together_are_a_value_error(data):
     model = DynamicPrototypeClassifier(max_epochs=1, validation_fraction=0.2)
     with pytest.raises(ValueError, match="Set validation_fraction=None"):
         model.fit(X, y, X_val=X, y_val=y)
+
+
+def test_save_params_passes_safetensors_through(tmp_path, data):
+    X, y = data
+    model = DynamicPrototypeClassifier(max_epochs=2, random_state=0).fit(X, y)
+    model.save_params(f_params=tmp_path / "params.safetensors", use_safetensors=True)
+    assert (tmp_path / "params.safetensors").read_bytes()[8:9] == b"{"  # a safetensors header
+    other = DynamicPrototypeClassifier(max_epochs=1, random_state=1).fit(X, y)
+    other.load_params(f_params=tmp_path / "params.safetensors", use_safetensors=True)
+    np.testing.assert_array_equal(other.predict_proba(X), model.predict_proba(X))
+
+
+def test_epoch_steps_are_found_through_compile_and_data_parallel():
+    from torch import nn
+
+    from ncestimators._training import EpochHooks, EpochSteps
+
+    class Counting(EpochSteps, nn.Linear):
+        epochs = []
+
+        def start_epoch(self, epoch, max_epochs):
+            self.epochs.append(epoch)
+
+    head = Counting(2, 2)
+    wrapped = nn.DataParallel(torch.compile(head))
+
+    class Net:  # what EpochHooks reads of a skorch net
+        criterion_, module_, max_epochs, history = nn.Identity(), wrapped, 3, [{}, {}]
+
+    EpochHooks().on_epoch_begin(Net())
+    assert head.epochs == [1]
