@@ -139,7 +139,11 @@ class FineTune(MetaEstimatorMixin, BaseEstimator):
     The network is ``head(backbone(preprocess(X)))``; everything the estimator does around
     it (seeding, held-out early stopping, warm start, devices, an ``accelerator`` for several
     GPUs) applies unchanged. Training runs in float32 unless the accelerator asks for mixed
-    precision.
+    precision. Only the layers the head reads are built: those after ``layer`` are left out,
+    and parameters that cannot get a gradient do not train (which DistributedDataParallel
+    needs). With the estimator's ``warm_start=True``, a refit goes on training the same
+    network unless ``backbone``, ``weights`` or ``layer`` changed; the other parameters
+    (``backbone_lr``, ``freeze``, ``augment``, ...) take effect on it.
 
     Examples
     --------
@@ -289,9 +293,15 @@ class BackboneStem:
     "positions" heads the cells of a feature map, "sequences" heads per-clip features.
     ``settings`` are FineTune's parameters but the estimator. Validation probes the backbone
     once to learn its feature dimension (and feature grid) and the shape of its inputs, on
-    which the built backbone is cut to the layers that feed the head. Two stems are equal when
-    their kind and settings are, so that a warm start goes on with the same backbone.
+    which the built backbone is cut to the layers that feed the head.
+
+    Two stems are equal when they build the same network: the same kind and the same
+    :attr:`network_settings`. A warm start compares them, so it goes on training the network
+    whatever else changed; the other settings (learning rate, frozen layers, augmentation,
+    pooling, clips) take effect on it.
     """
+
+    network_settings = ("backbone", "weights", "layer")
 
     def __init__(self, kind, settings):
         self.kind = kind
@@ -299,8 +309,14 @@ class BackboneStem:
         self.channels_last = True
 
     def __eq__(self, other):
-        same = isinstance(other, BackboneStem) and self.kind == other.kind
-        return same and self.settings == other.settings
+        return (
+            isinstance(other, BackboneStem)
+            and self.kind == other.kind
+            and self._network() == other._network()
+        )
+
+    def _network(self):
+        return {name: self.settings[name] for name in self.network_settings}
 
     @property
     def clip_len(self):

@@ -1,11 +1,19 @@
 """FineTune in real jobs: two processes through accelerate, warm starts, a fixed validation set."""
 
+import copy
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
+from torch import nn
+
+from ncestimators import CoFInAIRegressor, DynamicPrototypeClassifier
+from ncestimators.adapters import FineTune
+from ncestimators.exceptions import WarmStartWarning
 
 pytest.importorskip("torchvision")
 
@@ -36,3 +44,90 @@ def test_two_processes_fine_tune_a_cut_backbone_and_agree(ranks, name):
     # DistributedDataParallel keeps the replicas equal, the backbone's included.
     np.testing.assert_array_equal(ranks[0][f"{name}_weights"], ranks[1][f"{name}_weights"])
     np.testing.assert_array_equal(ranks[0]["predictions"], ranks[1]["predictions"])
+
+
+# --- warm start: only backbone, weights and layer shape the network ------------------------------
+
+
+def _image_net():
+    return nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.Conv2d(8, 16, 3, stride=2)
+    )
+
+
+def _clip_net():
+    return nn.Sequential(nn.Conv3d(3, 8, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool3d(1),
+                         nn.Flatten(), nn.Linear(8, 8))  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def images():
+    """16 RGB images of 16 x 16 pixels in 2 classes: a bright square or none."""
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 120, (16, 16, 16, 3), dtype=np.uint8)
+    y = np.arange(16) % 2
+    X[y == 1, 2:10, 2:10] = 255
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def videos():
+    """Four videos of 4 to 16 frames of 8 x 8 pixels, and their scores."""
+    rng = np.random.default_rng(0)
+    frames = [rng.integers(0, 256, (n, 8, 8, 3), dtype=np.uint8) for n in (8, 12, 4, 16)]
+    return frames, np.arange(4.0)
+
+
+# What each FineTune parameter but the estimator is changed to before a warm refit.
+NETWORK_CHANGES = ["backbone", "weights", "layer"]
+OTHER_CHANGES = {
+    "pool": "max", "backbone_lr": 1e-4, "freeze": ["0"], "augment": "shift", "clip_len": 2,
+    "stride": 2,
+}  # fmt: skip
+
+
+def test_the_warm_start_sweep_changes_every_parameter():
+    parameters = set(FineTune(DynamicPrototypeClassifier()).get_params(deep=False))
+    assert {*NETWORK_CHANGES, *OTHER_CHANGES} == parameters - {"estimator"}
+
+
+def _warm_fine_tune(name, images, videos):
+    """A warm-starting FineTune fitted once, its training data, and its changed parameter."""
+    if name in ("clip_len", "stride"):
+        head = CoFInAIRegressor(d_procedure=8, d_score=4)
+        (X, y), model = videos, FineTune(head, backbone=_clip_net(), clip_len=4)
+    else:
+        (X, y), model = images, FineTune(DynamicPrototypeClassifier(), backbone=_image_net())
+    model.estimator.set_params(max_epochs=1, lr=0.01, warm_start=True, random_state=0)
+    return model.fit(X, y), X, y
+
+
+@pytest.mark.parametrize("name", NETWORK_CHANGES)
+def test_a_warm_refit_with_another_network_warns_and_starts_afresh(images, videos, tmp_path, name):
+    model, X, y = _warm_fine_tune(name, images, videos)
+    torch.manual_seed(1)
+    torch.save(_image_net().state_dict(), tmp_path / "start.pt")
+    changed = {"backbone": _image_net(), "weights": tmp_path / "start.pt", "layer": "3"}[name]
+    model.set_params(**{name: changed})
+    with pytest.warns(WarmStartWarning, match="but the backbone changed"):
+        model.fit(X, y)
+    assert len(model.estimator_.history_) == 1
+
+
+@pytest.mark.parametrize("name", list(OTHER_CHANGES))
+def test_a_warm_refit_goes_on_training_with_the_new_setting(images, videos, name):
+    model, X, y = _warm_fine_tune(name, images, videos)
+    before = copy.deepcopy(model.estimator_.net_.module_.stem.state_dict())
+    model.set_params(**{name: OTHER_CHANGES[name]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", WarmStartWarning)
+        model.fit(X, y)
+    assert len(model.estimator_.history_) == 2
+    after = model.estimator_.net_.module_.stem.state_dict()
+    if name == "freeze":  # the newly frozen layer stays as it was, the next one trains
+        assert torch.equal(after["backbone.0.weight"], before["backbone.0.weight"])
+        assert not torch.equal(after["backbone.3.weight"], before["backbone.3.weight"])
+    if name == "backbone_lr":
+        groups = model.estimator_.net_.optimizer_.param_groups
+        assert sorted(group["lr"] for group in groups) == [1e-4, 0.01]
+
