@@ -203,7 +203,7 @@ class FineTune(MetaEstimatorMixin, BaseEstimator):
         self.stride = stride
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y, **fit_params):
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None):
         """Train the backbone and the estimator's head together.
 
         Parameters
@@ -212,10 +212,15 @@ class FineTune(MetaEstimatorMixin, BaseEstimator):
             Raw inputs, as the class docstring says.
 
         y : array-like
-            Targets of the estimator's task.
+            Targets of the estimator's task (pixel labels for CeCoSegmenter).
 
-        **fit_params : dict
-            Passed to the estimator's ``fit``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each image or video in the loss, passed to the estimator's ``fit``.
+
+        X_val, y_val : images or videos, and their targets, default=None
+            A fixed validation set, raw like X and y (images in either channel layout,
+            files, videos); passed to the estimator's ``fit``, where its loss drives early
+            stopping in place of ``validation_fraction``'s random split.
 
         Returns
         -------
@@ -229,7 +234,7 @@ class FineTune(MetaEstimatorMixin, BaseEstimator):
         settings = self.get_params(deep=False)
         del settings["estimator"]
         estimator._stem = BackboneStem(estimator._input_kind, settings)
-        self.estimator_ = estimator.fit(X, y, **fit_params)
+        self.estimator_ = estimator.fit(X, y, sample_weight, X_val=X_val, y_val=y_val)
         return self
 
     @property

@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from ncestimators import CoFInAIRegressor, DynamicPrototypeClassifier
+from ncestimators import CeCoSegmenter, CoFInAIRegressor, DynamicPrototypeClassifier
 from ncestimators.adapters import FineTune
 from ncestimators.exceptions import WarmStartWarning
 
@@ -131,3 +131,39 @@ def test_a_warm_refit_goes_on_training_with_the_new_setting(images, videos, name
         groups = model.estimator_.net_.optimizer_.param_groups
         assert sorted(group["lr"] for group in groups) == [1e-4, 0.01]
 
+
+# --- fit arguments: a fixed validation set of raw images, sample weights -------------------------
+
+
+@pytest.mark.parametrize("head", [DynamicPrototypeClassifier, CeCoSegmenter])
+def test_a_fixed_validation_set_of_raw_images_gives_the_validation_loss(images, head):
+    X, y = images
+    if head is CeCoSegmenter:
+        y = (X.min(axis=-1) == 255).astype(int)  # pixel labels of the bright square
+    # Channels first, unlike X: read through the stem like the training images.
+    X_val = np.moveaxis(X[:8], -1, 1)
+    backbone = _image_net()  # copied by each fit: both start from the same weights
+
+    def fit(y_val):
+        estimator = head(max_epochs=3, batch_size=8, lr=0.01, random_state=0)
+        return FineTune(estimator, backbone=backbone).fit(X, y, X_val=X_val, y_val=y_val)
+
+    right, wrong = fit(y[:8]), fit(1 - y[:8])
+    history, other = right.estimator_.history_, wrong.estimator_.history_
+    assert np.isfinite(history[:, "valid_loss"]).all() and len(history) == 3
+    # The same training; the losses on the validation images follow their labels.
+    assert history[:, "train_loss"] == other[:, "train_loss"]
+    assert all(np.not_equal(history[:, "valid_loss"], other[:, "valid_loss"]))
+
+
+def test_sample_weights_reach_the_estimators_loss(images):
+    X, y = images
+    backbone = _image_net()
+
+    def fit(sample_weight):
+        estimator = DynamicPrototypeClassifier(max_epochs=2, lr=0.01, random_state=0)
+        return FineTune(estimator, backbone=backbone).fit(X, y, sample_weight)
+
+    plain = fit(None).predict_proba(X)
+    np.testing.assert_allclose(fit(np.ones(len(X))).predict_proba(X), plain, rtol=1e-5)
+    assert not np.allclose(fit(np.where(y == 1, 5.0, 0.2)).predict_proba(X), plain)
