@@ -7,7 +7,8 @@ from numbers import Integral, Real
 import numpy as np
 from scipy.special import softmax
 from sklearn.base import ClassifierMixin
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.class_weight import compute_class_weight
 
 from .._base import TorchEstimatorBase, check_hidden_dims, class_codes
 from .._training import to_numpy
@@ -79,6 +80,18 @@ class AllNCClassifier(ClassifierMixin, TorchEstimatorBase):
         Momentum of the moving average of each class's feature mean, which stands in for a
         class absent from a mini-batch in the class-mean P2P loss.
 
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes in the two cross-entropy terms (the plain and the re-balancing
+        loss of GBBN), multiplying each sample's weight there, as in scikit-learn: a dict maps
+        class labels to weights (classes left out weigh 1), "balanced" weighs class c by
+        ``n_samples / (n_classes * n_c)`` (with ``sample_weight``, by the classes' total
+        weights), and None weighs every class 1. "balanced" with the plain-CE parameters
+        (see the table in the Notes) is the class-weighted cross-entropy, the standard
+        baseline for imbalance; with the default ``rebalance_power=1`` the re-balancing loss
+        already gives every class the same total weight, and "balanced" on top of it weighs
+        rare classes more than frequent ones. The validation loss stays the class-balanced
+        cross-entropy without it.
+
     max_epochs : int, default=100
         Number of passes over the training data; also ``T_max`` of the curriculum.
 
@@ -138,6 +151,10 @@ class AllNCClassifier(ClassifierMixin, TorchEstimatorBase):
 
     class_counts_ : ndarray of shape (n_classes,)
         Number of training samples of each class, in the order of ``classes_``.
+
+    class_weight_ : ndarray of shape (n_classes,)
+        Weight of each class in the cross-entropy terms, in the order of ``classes_``: what
+        ``class_weight`` resolves to (ones for None).
 
     classifier_weight_ : ndarray of shape (n_classes, n_hidden)
         Rows of the linear classifier on the learned features, in the order of ``classes_``
@@ -224,6 +241,17 @@ class AllNCClassifier(ClassifierMixin, TorchEstimatorBase):
     losses keep comparable scales). Predictions are the classifier's softmax on the clean
     input (no views).
 
+    With sample weights :math:`s_i` (``sample_weight``) and class weights :math:`c_k`
+    (``class_weight_``), every mean over the mini-batch is a weighted mean, each view of a
+    sample carrying its weight: the cross-entropy terms become
+    :math:`\\sum_i s_i c_{y_i} \\ell_i / \\sum_i s_i c_{y_i}` (:math:`\\ell_i` the sample's
+    plain or re-weighted cross-entropy) and HyCon
+    :math:`\\sum_i s_i \\ell_i / \\sum_i s_i`; the class means :math:`u` and :math:`\\mu_c`
+    are weighted means (a class whose samples all weigh 0 is absent from the batch), and
+    :math:`n_c` is the total sample weight of class c. The P2P terms act on classes, not
+    samples, and are not weighted. An integer weight thus acts as that many copies of the
+    sample in its mini-batch, but for the random views, which copies would draw anew.
+
     The paper's ablations as parameters:
 
     ==================  ======================================================================
@@ -299,6 +327,7 @@ class AllNCClassifier(ClassifierMixin, TorchEstimatorBase):
         "feature_noise": [Interval(Real, 0, None, closed="left")],
         "feature_dropout": [Interval(Real, 0, 1, closed="left")],
         "mean_momentum": [Interval(Real, 0, 1, closed="left")],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
     }
 
     _network_params = ("hidden_dims", "projection_dim")
@@ -317,6 +346,7 @@ class AllNCClassifier(ClassifierMixin, TorchEstimatorBase):
         feature_noise=1.0,
         feature_dropout=0.2,
         mean_momentum=0.9,
+        class_weight=None,
         max_epochs=100,
         batch_size=128,
         lr=1e-3,
@@ -341,6 +371,7 @@ class AllNCClassifier(ClassifierMixin, TorchEstimatorBase):
         self.feature_noise = feature_noise
         self.feature_dropout = feature_dropout
         self.mean_momentum = mean_momentum
+        self.class_weight = class_weight
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -435,6 +466,15 @@ class AllNCClassifier(ClassifierMixin, TorchEstimatorBase):
     def _check_params_for_data(self, X):
         check_hidden_dims(self.hidden_dims)
 
+    def _train(self, X, y, sample_weight=None, validation=None):
+        # The class weights and GBBN's class masses follow the sample weights, which only
+        # training sees.
+        self.class_weight_ = resolve_class_weight(
+            self.class_weight, self.classes_, y, sample_weight
+        )
+        self._class_mass = np.bincount(y, weights=sample_weight, minlength=len(self.classes_))
+        super()._train(X, y, sample_weight, validation)
+
     def _build_module(self, n_features):
         return AllNCHead(
             n_features,
@@ -447,15 +487,43 @@ class AllNCClassifier(ClassifierMixin, TorchEstimatorBase):
 
     def _build_criterion(self):
         return AllNCLoss(
-            self.class_counts_,
+            self._class_mass,
             alpha=self.alpha,
             gamma=self.gamma,
             rebalance_power=self.rebalance_power,
             hycon=self.hycon,
             p2p=self.p2p,
             mean_momentum=self.mean_momentum,
+            class_weight=None if self.class_weight is None else self.class_weight_,
         )
 
     def _read_fitted(self, head):
         self.classifier_weight_ = to_numpy(head.classifier.weight)
         self.classifier_bias_ = to_numpy(head.classifier.bias)
+
+
+def resolve_class_weight(class_weight, classes, codes, sample_weight=None):
+    """``class_weight`` as one weight per class of ``classes``, as scikit-learn reads it.
+
+    ``codes`` are the training samples' positions in ``classes``, ``sample_weight`` their
+    weights. "balanced" weighs class c by ``n / (n_classes * n_c)``, with ``n_c`` its total
+    sample weight (0 for a class whose samples all weigh 0); a dict must name classes of
+    ``classes``, and the classes it leaves out weigh 1.
+    """
+    if class_weight is None:
+        return np.ones(len(classes))
+    if class_weight == "balanced":
+        with np.errstate(divide="ignore"):
+            weights = compute_class_weight(
+                "balanced", classes=np.arange(len(classes)), y=codes, sample_weight=sample_weight
+            )
+        return np.where(np.isfinite(weights), weights, 0.0)
+    known = set(classes.tolist())
+    unknown = [key for key in class_weight if key not in known]
+    if unknown:
+        raise ValueError(
+            f"class_weight has keys {unknown[:5]} that are not classes seen in fit; its keys "
+            f"must be labels of classes_ (here {len(classes)} classes, e.g. "
+            f"{classes[:5].tolist()})."
+        )
+    return np.array([class_weight.get(label, 1.0) for label in classes.tolist()], dtype=float)

@@ -1,4 +1,7 @@
-"""The AllNC loss (Eq. 14): GBBN classification, HyCon and P2P on class means and classifier."""
+"""The AllNC loss (Eq. 14): GBBN classification, HyCon and P2P on class means and classifier.
+
+Also the weighted means that every ncestimators loss takes its ``sample_weight`` through.
+"""
 
 # SPDX-License-Identifier: BSD-3-Clause
 
@@ -14,20 +17,31 @@ __all__ = []
 class AllNCLoss(EpochSteps, nn.Module):
     """Eq. 14 in training mode; the class-balanced cross-entropy in eval mode.
 
-    Built from the training counts of the classes and the estimator's loss parameters; holds
-    the curriculum weight ``eta``, set by :meth:`start_epoch`. The class weights are derived
-    from the counts, so they are non-persistent buffers: they move with the loss between
-    devices but are not learned state.
+    Built from the training mass of the classes (their counts, or their total sample weight)
+    and the estimator's loss parameters; holds the curriculum weight ``eta``, set by
+    :meth:`start_epoch`. The class weights are derived from constructor arguments, so they are
+    non-persistent buffers: they move with the loss between devices but are not learned state.
+
+    With ``sample_weight``, every per-sample mean is a weighted mean (both views of a sample
+    carry its weight), ``class_weight`` multiplies the weights of the two cross-entropy terms,
+    and the class means of HyCon and of P2P are weighted means. The P2P terms themselves are
+    over classes and classifier rows, and are not weighted.
     """
 
-    def __init__(self, class_counts, *, alpha, gamma, rebalance_power, hycon, p2p, mean_momentum):
+    def __init__(
+        self, class_counts, *, alpha, gamma, rebalance_power, hycon, p2p, mean_momentum,
+        class_weight=None,
+    ):  # fmt: skip
         super().__init__()
         counts = torch.as_tensor(class_counts, dtype=torch.float32)
         self.register_buffer(
-            "class_weights", rebalance_weights(counts, rebalance_power), persistent=False
+            "gbbn_weights", rebalance_weights(counts, rebalance_power), persistent=False
         )
         self.register_buffer("balanced_weights", rebalance_weights(counts, 1.0), persistent=False)
         self.register_buffer("class_priors", counts / counts.sum(), persistent=False)
+        if class_weight is not None:
+            class_weight = torch.as_tensor(class_weight, dtype=torch.float32)
+        self.register_buffer("class_weight", class_weight, persistent=False)
         self.n_classes = len(counts)
         self.alpha = alpha
         self.gamma = gamma
@@ -39,16 +53,19 @@ class AllNCLoss(EpochSteps, nn.Module):
     def start_epoch(self, epoch, max_epochs):
         self.eta = gbbn_eta(epoch, max_epochs, self.gamma)
 
-    def forward(self, outputs, target):
+    def forward(self, outputs, target, sample_weight=None):
         if not self.training:
-            return (
-                self.balanced_weights[target] * F.cross_entropy(outputs, target, reduction="none")
-            ).mean()
+            cross_entropy = F.cross_entropy(outputs, target, reduction="none")
+            return weighted_mean(self.balanced_weights[target] * cross_entropy, sample_weight)
         targets = target.repeat(2)
+        weights = None if sample_weight is None else sample_weight.repeat(2)
+        cross_entropy_weights = with_class_weight(weights, self.class_weight, targets)
         cross_entropy = F.cross_entropy(outputs.logits, targets, reduction="none")
         # Sum over the two views of per-view means: twice the mean over the stacked views.
-        plain = 2 * cross_entropy.mean()
-        rebalanced = 2 * (self.class_weights[targets] * cross_entropy).mean()
+        plain = 2 * weighted_mean(cross_entropy, cross_entropy_weights)
+        rebalanced = 2 * weighted_mean(
+            self.gbbn_weights[targets] * cross_entropy, cross_entropy_weights
+        )
         loss = self.eta * plain + (1 - self.eta) * rebalanced
         if self.p2p:
             classifier = F.normalize(outputs.classifier_weight, dim=1)
@@ -56,28 +73,29 @@ class AllNCLoss(EpochSteps, nn.Module):
         if self.alpha > 0 and self.hycon:
             loss = loss + self.alpha * hycon_loss(
                 *outputs.predictions.chunk(2), *outputs.projections.chunk(2), target,
-                self.n_classes,
+                self.n_classes, sample_weight,
             )  # fmt: skip
         if self.alpha > 0 and self.p2p:
             centred_means = self._centred_class_means(
-                outputs.features, targets, outputs.mean_memory, outputs.seen
+                outputs.features, targets, outputs.mean_memory, outputs.seen, weights
             )
             if centred_means is not None:
                 loss = loss + self.alpha * p2p_loss(centred_means)
         return loss
 
-    def _centred_class_means(self, features, targets, memory, seen):
+    def _centred_class_means(self, features, targets, memory, seen, weights=None):
         """Normalised class means minus the global mean; None until every class was seen.
 
         Updates, in place, the head's ``memory`` of class means, which stands in for classes
         absent from the batch, and its mask of the classes ``seen``. Under several processes
-        the memory follows the means over all the processes' batches.
+        the memory follows the means over all the processes' batches. With ``weights``, the
+        means are weighted and a class whose samples all weigh 0 is absent.
         """
-        means, present = batch_class_means(features, targets, self.n_classes)
+        means, present = batch_class_means(features, targets, self.n_classes, weights)
         with torch.no_grad():
-            sums, counts = class_sums(features.detach(), targets, self.n_classes)
+            sums, counts = class_sums(features.detach(), targets, self.n_classes, weights)
             observed = sum_over_processes(counts) > 0
-            sums = sum_over_processes(sums) / counts.clamp(min=1).unsqueeze(1).to(sums.dtype)
+            sums = sum_over_processes(sums) / _positive(counts.to(sums.dtype)).unsqueeze(1)
             fresh = observed & ~seen
             memory[fresh] = sums[fresh]
             memory[observed] = torch.lerp(sums[observed], memory[observed], self.mean_momentum)
@@ -88,20 +106,60 @@ class AllNCLoss(EpochSteps, nn.Module):
         return F.normalize(means - self.class_priors @ means, dim=1)
 
 
-def hycon_loss(h1, h2, z1, z2, target, n_classes):
+def weighted_mean(values, weights=None):
+    """``values.mean()``, or ``sum(w * values) / sum(w)`` with ``weights`` broadcast to them.
+
+    A batch whose weights are all 0 has mean 0 (and zero gradients): its samples do not count.
+    """
+    if weights is None:
+        return values.mean()
+    weights = torch.broadcast_to(weights, values.shape)
+    return (weights * values).sum() / _positive(weights.sum())
+
+
+def weighted_cross_entropy(logits, target, weights=None):
+    """``F.cross_entropy``'s mean over the rows, weighted by ``weights`` (one per row) if given."""
+    if weights is None:
+        return F.cross_entropy(logits, target)
+    return weighted_mean(F.cross_entropy(logits, target, reduction="none"), weights)
+
+
+def with_class_weight(weights, class_weight, target):
+    """Weights of a cross-entropy's rows: ``weights`` times ``class_weight[target]``.
+
+    Either may be None (all ones); None when both are.
+    """
+    if class_weight is None:
+        return weights
+    if weights is None:
+        return class_weight[target]
+    return weights * class_weight[target]
+
+
+def _positive(denominator):
+    """``denominator`` with zeros raised to the smallest normal float, so that 0 / 0 is 0."""
+    return denominator.clamp(min=torch.finfo(denominator.dtype).tiny)
+
+
+def hycon_loss(h1, h2, z1, z2, target, n_classes, weights=None):
     """HyCon (Eq. 8): predictions and class means of one view against the other's projections.
 
     ``h1, h2`` are the predictor outputs and ``z1, z2`` the projections of the two views of the
-    same ``target`` samples. No gradient flows into the ``z`` that play the targets.
+    same ``target`` samples. No gradient flows into the ``z`` that play the targets. With
+    ``weights`` (one per sample), class means and the batch mean are weighted.
     """
-    u1 = batch_class_means(z1, target, n_classes)[0][target]
-    u2 = batch_class_means(z2, target, n_classes)[0][target]
-    return _negative_cosines(h1, u2, z2.detach()) + _negative_cosines(h2, u1, z1.detach())
+    u1 = batch_class_means(z1, target, n_classes, weights)[0][target]
+    u2 = batch_class_means(z2, target, n_classes, weights)[0][target]
+    return _negative_cosines(h1, u2, z2.detach(), weights) + _negative_cosines(
+        h2, u1, z1.detach(), weights
+    )
 
 
-def _negative_cosines(h, u, z):
+def _negative_cosines(h, u, z, weights):
     """``sim(h, u, z)`` of Eq. 8, averaged over the batch."""
-    return -(F.cosine_similarity(h, z, dim=1) + F.cosine_similarity(u, z, dim=1)).mean()
+    return -weighted_mean(
+        F.cosine_similarity(h, z, dim=1) + F.cosine_similarity(u, z, dim=1), weights
+    )
 
 
 def p2p_loss(vectors):
@@ -119,22 +177,35 @@ def p2p_loss(vectors):
     return squared_gap / n**2
 
 
-def class_sums(features, target, n_classes):
-    """Per-class sums of ``features`` and per-class sample counts."""
+def class_sums(features, target, n_classes, weights=None):
+    """Per-class sums of ``features`` and per-class sample counts.
+
+    With ``weights`` (one per sample), the weighted sums and the classes' total weights.
+    """
+    if weights is not None:
+        features = features * weights.unsqueeze(1).to(features.dtype)
     sums = torch.zeros(n_classes, features.shape[1], dtype=features.dtype, device=features.device)
-    return sums.index_add(0, target, features), torch.bincount(target, minlength=n_classes)
+    counts = torch.bincount(target, weights=weights, minlength=n_classes)
+    return sums.index_add(0, target, features), counts
 
 
-def batch_class_means(features, target, n_classes):
-    """Per-class means of ``features`` (zero for absent classes) and the mask of present ones."""
-    sums, counts = class_sums(features, target, n_classes)
-    means = sums / counts.clamp(min=1).unsqueeze(1).to(features.dtype)
+def batch_class_means(features, target, n_classes, weights=None):
+    """Per-class means of ``features`` (zero for absent classes) and the mask of present ones.
+
+    With ``weights`` (one per sample), weighted means; a class whose samples all weigh 0 is
+    absent.
+    """
+    sums, counts = class_sums(features, target, n_classes, weights)
+    means = sums / _positive(counts.to(features.dtype)).unsqueeze(1)
     return means, counts > 0
 
 
 def rebalance_weights(class_counts, power):
-    """Class weights proportional to ``n_c ** -power`` whose mean over training samples is 1."""
-    weights = class_counts.pow(-power)
+    """Class weights proportional to ``n_c ** -power`` whose mean over training samples is 1.
+
+    A class of count 0 (all its samples weigh 0) gets weight 0.
+    """
+    weights = torch.where(class_counts > 0, class_counts.pow(-power), 0.0)
     return weights * class_counts.sum() / (class_counts * weights).sum()
 
 
