@@ -177,6 +177,10 @@ class DynamicPrototypeClassifier(ClassifierMixin, TorchEstimatorBase):
     normalised embeddings,
     :math:`\\bar z_j \\leftarrow \\alpha \\bar z_j + (1 - \\alpha) \\bar z_j^{\\,\\mathrm{batch}}`
     (starting from zero; only directions are used, so this equals a bias-corrected average).
+    With sample weights :math:`s_i` (``sample_weight``), the loss is the weighted mean
+    :math:`\\sum_i s_i \\frac{1}{2} (z_i^\\top w_{A(y_i)} - 1)^2 / \\sum_i s_i` and the batch
+    means of the representatives are weighted means (a class whose samples in the batch all
+    weigh 0 keeps its representative).
     Every ``assign_every`` epochs the assignment becomes the solution of Eq. 9,
 
     .. math::
