@@ -11,6 +11,7 @@ from sklearn.base import ClassifierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
+from .._allnc._estimator import resolve_class_weight
 from .._base import TorchEstimatorBase, check_hidden_dims, class_codes
 from .._inputs import IGNORED, PositionDataset, encode_classes
 from .._training import mlp
@@ -70,6 +71,14 @@ class CeCoSegmenter(ClassifierMixin, TorchEstimatorBase):
     ignore_index : int or None, default=-1
         Label of positions that are not annotated (255 is also common); they take part in no
         loss, no class center and no score. None means every label is a class.
+
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes in the pixel cross-entropy, multiplying each position's weight
+        there, as in scikit-learn: a dict maps class labels to weights (classes left out weigh
+        1), "balanced" weighs class c by ``n_positions / (n_classes * n_c)`` over the labelled
+        training positions (with ``sample_weight``, their total weights), and None weighs
+        every class 1. "balanced" is the standard baseline for imbalanced segmentation; it
+        applies to the validation loss too, and not to Dice, Lovász or the center loss.
 
     max_epochs : int, default=30
         Number of passes over the training images.
@@ -134,6 +143,10 @@ class CeCoSegmenter(ClassifierMixin, TorchEstimatorBase):
         Number of labelled training positions of each class; :meth:`iou_report` groups the
         classes into head, common and tail by it.
 
+    class_weight_ : ndarray of shape (n_classes,)
+        Weight of each class in the pixel cross-entropy, in the order of ``classes_``: what
+        ``class_weight`` resolves to (ones for None).
+
     embedding_dim_ : int
         The embedding dimension used.
 
@@ -186,6 +199,14 @@ class CeCoSegmenter(ClassifierMixin, TorchEstimatorBase):
     where :math:`W^* = [w^*_1, \\dots, w^*_K]` is a random simplex ETF
     (:math:`w_k^{*\\top} w^*_{k'} = \\frac{K}{K-1}\\delta_{kk'} - \\frac{1}{K-1}`), fixed during
     training, and :math:`s` = ``etf_scale``. Only the pixel branch is used for prediction.
+
+    With image weights :math:`s` (``sample_weight``; position i carries its image's weight
+    :math:`s_i`) and class weights :math:`c_k` (``class_weight_``), the pixel cross-entropy is
+    the weighted mean :math:`\\sum_i s_i c_{y_i} \\operatorname{CE}_i / \\sum_i s_i c_{y_i}`,
+    Dice and Lovász count positions with weights :math:`s_i`, and the centers are weighted
+    means :math:`\\bar z_k = \\sum_{y_i = k} s_i z_i / \\sum_{y_i = k} s_i`; positions of
+    weight 0 take part in nothing. :math:`\\mathcal{L}_{\\mathrm{CR}}` stays a plain mean over
+    the classes present.
 
     Choices where the paper leaves room or its partial official code [4]_ differs:
 
@@ -256,6 +277,7 @@ class CeCoSegmenter(ClassifierMixin, TorchEstimatorBase):
         "classifier": [StrOptions({"learned", "fixed"})],
         "aux_loss": [StrOptions({"dice", "lovasz"}), None],
         "ignore_index": [Integral, None],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
     }
 
     _input_kind = "positions"
@@ -272,6 +294,7 @@ class CeCoSegmenter(ClassifierMixin, TorchEstimatorBase):
         classifier="learned",
         aux_loss=None,
         ignore_index=-1,
+        class_weight=None,
         max_epochs=30,
         batch_size=8,
         lr=3e-3,
@@ -294,6 +317,7 @@ class CeCoSegmenter(ClassifierMixin, TorchEstimatorBase):
         self.classifier = classifier
         self.aux_loss = aux_loss
         self.ignore_index = ignore_index
+        self.class_weight = class_weight
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -475,6 +499,17 @@ class CeCoSegmenter(ClassifierMixin, TorchEstimatorBase):
         check_hidden_dims(self.hidden_dims)
         self.embedding_dim_ = self._resolved_embedding_dim()
 
+    def _train(self, X, y, sample_weight=None, validation=None):
+        # "balanced" counts the labelled positions by weight, which only training sees.
+        labelled = y != IGNORED
+        position_weight = None
+        if sample_weight is not None:
+            position_weight = np.broadcast_to(sample_weight[:, None], y.shape)[labelled]
+        self.class_weight_ = resolve_class_weight(
+            self.class_weight, self.classes_, y[labelled], position_weight
+        )
+        super()._train(X, y, sample_weight, validation)
+
     def _dataset(self, X, y=None):
         return PositionDataset(X, y)
 
@@ -513,7 +548,10 @@ class CeCoSegmenter(ClassifierMixin, TorchEstimatorBase):
 
     def _build_criterion(self):
         return CeCoLoss(
-            lambda_center=self.lambda_center, etf_scale=self.etf_scale, aux_loss=self.aux_loss
+            lambda_center=self.lambda_center,
+            etf_scale=self.etf_scale,
+            aux_loss=self.aux_loss,
+            class_weight=None if self.class_weight is None else self.class_weight_,
         )
 
 
