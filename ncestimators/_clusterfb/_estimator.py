@@ -244,6 +244,13 @@ class ClusterFBSeparator(ClassifierMixin, TorchEstimatorBase):
     **Objective** (Eq. 14): :math:`\\mathcal{L} = \\mathcal{L}_V + \\mathcal{L}_A +
     \\lambda_S \\mathcal{L}_S + \\lambda_C \\mathcal{L}_C`, all pseudo-labels computed without
     gradient, :math:`\\tau = \\rho = 10`, :math:`\\epsilon = 20`, 3 Sinkhorn iterations.
+    With video weights :math:`s_b` (``sample_weight``), :math:`\\mathcal{L}_V` and
+    :math:`\\mathcal{L}_A` are weighted means over the videos,
+    :math:`\\sum_b s_b \\mathcal{L}^{(b)} / \\sum_b s_b`, and :math:`\\mathcal{L}_S` over
+    the snippets, each snippet carrying its video's weight. Snippets of videos of weight 0
+    take no part in the clustering; the pseudo-labels :math:`Q^S, Q^C`, the prototypes and
+    :math:`\\beta^C` count every other snippet once, and :math:`\\mathcal{L}_C`, a mean over
+    the clusters, is not weighted.
 
     **Testing.** The snippet foreground is :math:`P^M = (1 - w) P^A + w P^T` with
     :math:`P^T = P^S Q^C_{:,1}`. The class actionness :math:`\\omega\\,

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .._allnc._losses import weighted_mean
 from .._training import sum_over_processes
 from ..ot import sinkhorn
 
@@ -28,7 +29,14 @@ TrainingOutputs = namedtuple(
 
 
 class ClusterFBLoss(nn.Module):
-    """Eq. 14: video and attention losses, plus the clustering losses in training mode."""
+    """Eq. 14: video and attention losses, plus the clustering losses in training mode.
+
+    With ``sample_weight`` (one per video), the video and attention losses are weighted means
+    over the videos, and L_S a weighted mean over the snippets, each carrying its video's
+    weight. The snippets of videos of weight 0 take no part in the clustering; the others
+    each count once in the pseudo-labels, the prototypes and the foreground marginal, batch
+    statistics that are not weighted, and in L_C, a mean over the clusters.
+    """
 
     def __init__(
         self, *, topk_ratio, gce_q, lambda_cluster, lambda_cluster_cls, prior_sigma,
@@ -42,21 +50,27 @@ class ClusterFBLoss(nn.Module):
         self.prior_sigma = prior_sigma
         self.cluster_labeling = cluster_labeling
 
-    def forward(self, outputs, target):
+    def forward(self, outputs, target, sample_weight=None):
         cas, attention, _, mask = outputs[:4]
         selection = actionness(cas.detach(), attention.detach().mean(dim=1))
         selected = topk_mask(selection, mask, self.topk_ratio)
         foreground = ((selected & (target[:, None, :] > 0)).any(dim=-1) & mask).float()
-        loss = video_loss(cas, selected, target) + attention_loss(
-            attention, foreground, mask, self.gce_q
+        loss = video_loss(cas, selected, target, sample_weight) + attention_loss(
+            attention, foreground, mask, self.gce_q, sample_weight
         )
         clustering = self.lambda_cluster > 0 or self.lambda_cluster_cls > 0
         if self.training and clustering:
-            loss = loss + self._clustering_loss(outputs, foreground)
+            loss = loss + self._clustering_loss(outputs, foreground, sample_weight)
         return loss
 
-    def _clustering_loss(self, outputs, foreground):
-        mask = outputs.mask
+    def _clustering_loss(self, outputs, foreground, sample_weight):
+        mask, snippet_weights = outputs.mask, None
+        if sample_weight is not None:
+            mask = mask & (sample_weight[:, None] > 0)
+            snippet_weights = sample_weight[:, None].expand(mask.shape)[mask][:, None]
+            if not mask.any():
+                record_cluster_foreground(outputs, None)
+                return outputs.cosines.sum() * 0.0
         cosines = outputs.cosines.transpose(1, 2)[mask]  # (N, streams, K)
         embeddings = outputs.embeddings.transpose(1, 2)[mask]  # (N, streams, H)
         attention = outputs.attention.transpose(1, 2)[mask].mean(dim=1).detach()
@@ -64,7 +78,9 @@ class ClusterFBLoss(nn.Module):
             cosines.mean(dim=1).detach(), attention, outputs.prior_foreground,
             prior_sigma=self.prior_sigma, labeling=self.cluster_labeling,
         )  # fmt: skip
-        loss = self.lambda_cluster * soft_cross_entropy(COSINE_SCALE * cosines, labels[:, None])
+        loss = self.lambda_cluster * soft_cross_entropy(
+            COSINE_SCALE * cosines, labels[:, None], snippet_weights
+        )
         foreground = foreground[mask]
         if not 0 < float(foreground.mean()) < 1:
             # No foreground/background split to classify clusters against.
@@ -100,14 +116,21 @@ def video_logits(cas, selected):
     return (cas * selected[:, None]).sum(dim=2) / k[:, None, None]
 
 
-def video_loss(cas, selected, target):
-    """Eq. 1: cross-entropy of the video logits against the normalised multi-hot labels."""
+def video_loss(cas, selected, target, weights=None):
+    """Eq. 1: cross-entropy of the video logits against the normalised multi-hot labels.
+
+    Averaged over the videos and streams, weighted by the videos' ``weights`` if given.
+    """
     distribution = target / target.sum(dim=1, keepdim=True).clamp(min=1)
-    return soft_cross_entropy(video_logits(cas, selected), distribution[:, None])
+    weights = None if weights is None else weights[:, None]
+    return soft_cross_entropy(video_logits(cas, selected), distribution[:, None], weights)
 
 
-def attention_loss(attention, foreground, mask, q):
-    """Eq. 2: generalized BCE, positives and negatives averaged separately per video."""
+def attention_loss(attention, foreground, mask, q, weights=None):
+    """Eq. 2: generalized BCE, positives and negatives averaged separately per video.
+
+    Averaged over the videos and streams, weighted by the videos' ``weights`` if given.
+    """
     positive, negative = foreground[:, None], (mask.float() - foreground)[:, None]
     attention = attention.masked_fill(~mask[:, None], 0.5)
     positive_loss = (1 - (attention + 1e-7) ** q) / q
@@ -115,12 +138,15 @@ def attention_loss(attention, foreground, mask, q):
     per_video = (positive * positive_loss).sum(dim=-1) / positive.sum(dim=-1).clamp(min=1) + (
         negative * negative_loss
     ).sum(dim=-1) / negative.sum(dim=-1).clamp(min=1)
-    return per_video.mean()
+    return weighted_mean(per_video, None if weights is None else weights[:, None])
 
 
-def soft_cross_entropy(logits, labels):
-    """Mean over all leading positions of ``-sum(labels * log_softmax(logits))``."""
-    return -(labels * torch.log_softmax(logits, dim=-1)).sum(dim=-1).mean()
+def soft_cross_entropy(logits, labels, weights=None):
+    """Mean over all leading positions of ``-sum(labels * log_softmax(logits))``.
+
+    With ``weights`` broadcastable to the leading positions, their weighted mean.
+    """
+    return weighted_mean(-(labels * torch.log_softmax(logits, dim=-1)).sum(dim=-1), weights)
 
 
 def rank_prior(attention, cluster_foreground, sigma):
