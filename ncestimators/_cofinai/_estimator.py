@@ -282,6 +282,13 @@ class CoFInAIRegressor(RegressorMixin, TorchEstimatorBase):
     row of angles is proportional to the grade distances, so neighbouring grades get the
     closest prototypes. (For G = 2 every row has a single entry and the term vanishes.)
 
+    With video weights :math:`w_i` (``sample_weight``), every mean over the videos is a
+    weighted one, :math:`\\frac1N \\sum_i \\ell_i` becoming
+    :math:`\\sum_i w_i \\ell_i / \\sum_i w_i` in :math:`\\mathcal L_S`,
+    :math:`\\mathcal L_C`, :math:`\\mathcal L_F` and the query diversity term below (and in
+    the validation loss); :math:`\\mathcal L_R` acts on the prototypes alone and is not
+    weighted.
+
     **Query diversity (not in the paper).** Nothing in Eq. 2 asks the P procedure queries to
     differ (GPM attends to the procedure features as a set), and without a reason to differ
     they end up alike, each attending evenly to all clips. The official code pushes the decoded

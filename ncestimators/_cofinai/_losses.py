@@ -6,6 +6,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .._allnc._losses import weighted_cross_entropy, weighted_mean
+
 __all__ = []
 
 
@@ -14,6 +16,10 @@ class CoarseToFineLoss(nn.Module):
 
     The target rows are ``(score rescaled to [0, 1], grade, sub-grade)``; ``n_levels`` is the
     number of sub-grades over the whole range, which makes L_S count errors in sub-grades.
+
+    With ``sample_weight`` (one per video), L_S, L_C, L_F and the query diversity term are
+    weighted means over the videos; the graph regulariser acts on the grade prototypes, not
+    on videos, and is not weighted.
     """
 
     def __init__(self, *, n_levels, lambda_coarse, lambda_fine, lambda_graph, lambda_diversity):
@@ -24,21 +30,24 @@ class CoarseToFineLoss(nn.Module):
         self.lambda_graph = lambda_graph
         self.lambda_diversity = lambda_diversity
 
-    def forward(self, outputs, target):
+    def forward(self, outputs, target, sample_weight=None):
         unit_score, _, _, grade_logits, subgrade_cosines, *extras = outputs
-        loss = 0.5 * (self.n_levels * (unit_score - target[:, 0])).square().mean()
+        errors = (self.n_levels * (unit_score - target[:, 0])).square()
+        loss = 0.5 * weighted_mean(errors, sample_weight)
         if not self.training:
             return loss
         grades, subgrades = target[:, 1].long(), target[:, 2].long()
-        loss = loss + self.lambda_coarse * F.cross_entropy(grade_logits, grades)
+        coarse = weighted_cross_entropy(grade_logits, grades, sample_weight)
+        loss = loss + self.lambda_coarse * coarse
         if subgrade_cosines.shape[1]:
             true_cosines = subgrade_cosines.gather(1, subgrades.unsqueeze(1)).squeeze(1)
-            loss = loss + self.lambda_fine * 0.5 * (true_cosines - 1).square().mean()
+            fine = weighted_mean((true_cosines - 1).square(), sample_weight)
+            loss = loss + self.lambda_fine * 0.5 * fine
         prototypes, attention = extras
         if prototypes is not None and self.lambda_graph:
             loss = loss + self.lambda_graph * graph_regulariser(prototypes)
         if attention is not None and self.lambda_diversity:
-            loss = loss + self.lambda_diversity * attention_overlap(attention)
+            loss = loss + self.lambda_diversity * attention_overlap(attention, sample_weight)
         return loss
 
 
@@ -61,11 +70,12 @@ def graph_regulariser(prototypes):
     return (target * (target.log() - log_model)).sum(dim=1).mean()
 
 
-def attention_overlap(attention):
+def attention_overlap(attention, weights=None):
     """Mean cosine similarity between the attention maps of different queries, in [0, 1].
 
     ``attention`` is ``(B, P, T)``, each row a distribution over the clips (padding has weight
-    0). The term is 1 when all P queries attend alike and 0 when no two share a clip.
+    0). The term is 1 when all P queries attend alike and 0 when no two share a clip. Averaged
+    over the videos, weighted by their ``weights`` if given.
     """
     n_queries = attention.shape[1]
     if n_queries < 2:
@@ -73,4 +83,4 @@ def attention_overlap(attention):
     unit = F.normalize(attention, dim=2)
     similarity = unit @ unit.transpose(1, 2)
     off_diagonal = similarity.sum(dim=(1, 2)) - similarity.diagonal(dim1=1, dim2=2).sum(dim=1)
-    return (off_diagonal / (n_queries * (n_queries - 1))).mean()
+    return weighted_mean(off_diagonal / (n_queries * (n_queries - 1)), weights)
