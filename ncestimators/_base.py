@@ -17,7 +17,7 @@ from sklearn.utils import check_consistent_length
 from sklearn.utils._param_validation import HasMethods, Interval, RealNotInt, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 from skorch import NeuralNet
-from skorch.callbacks import EarlyStopping, ProgressBar
+from skorch.callbacks import ProgressBar
 from skorch.dataset import unpack_data
 from skorch.helper import predefined_split
 from skorch.utils import to_device
@@ -28,6 +28,7 @@ from ._training import (
     AcceleratedNet,
     ArrayDataset,
     BatchLoader,
+    BestWeightsStopping,
     EpochHooks,
     HoldoutSplit,
     Network,
@@ -382,7 +383,9 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
             callbacks.append(
                 (
                     "early_stopping",
-                    EarlyStopping(patience=self.n_iter_no_change, load_best=True, sink=_silent),
+                    BestWeightsStopping(
+                        patience=self.n_iter_no_change, load_best=True, sink=_silent
+                    ),
                 )
             )
         if self.verbose:

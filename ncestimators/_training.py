@@ -10,7 +10,7 @@ import torch
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from skorch import NeuralNet
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, EarlyStopping
 from skorch.dataset import Dataset
 from skorch.hf import AccelerateMixin
 from skorch.utils import to_tensor
@@ -137,6 +137,31 @@ def sum_over_processes(tensor):
         if distributed.get_world_size() > 1:
             distributed.all_reduce(tensor)
     return tensor
+
+
+class BestWeightsStopping(EarlyStopping):
+    """skorch's ``EarlyStopping``, keeping the best weights under the unwrapped module's names.
+
+    Under an accelerator the module is wrapped in DistributedDataParallel during the epochs and
+    unwrapped when training ends, so weights saved with the wrapper's ``module.`` prefix would
+    not load into it.
+    """
+
+    def on_epoch_end(self, net, **kwargs):
+        try:
+            super().on_epoch_end(net, **kwargs)  # raises KeyboardInterrupt to stop
+        finally:
+            if self.best_model_weights_ is not None:
+                self.best_model_weights_ = _unwrapped_names(net.module_, self.best_model_weights_)
+
+
+def _unwrapped_names(module, state):
+    """``module``'s state dict ``state`` with the names of its unwrapped module."""
+    inner = unwrap_module(module)
+    if inner is module:
+        return state
+    prefix = next(name for name, child in module.named_modules() if child is inner) + "."
+    return {name.removeprefix(prefix): value for name, value in state.items()}
 
 
 def interrupted(net, n_epochs):

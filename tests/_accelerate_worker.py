@@ -66,6 +66,12 @@ def main(output):
     allnc = AllNCClassifier(**ALLNC_PARAMS, callbacks=[RecordEta()], accelerator=accelerator).fit(
         X_lt, y_lt
     )
+    # Validation labels training cannot fit: early stopping restores an earlier epoch's weights.
+    y_noise = np.random.default_rng(0).permutation(y[:50])
+    stopped = DynamicPrototypeClassifier(
+        hidden_dims=(8,), max_epochs=30, n_iter_no_change=2, accelerator=accelerator,
+        random_state=0,
+    ).fit(X[50:], y[50:], X_val=X[:50], y_val=y_noise)  # fmt: skip
     # Process 0 writes the checkpoint; every process resumes the finished fit from it.
     checkpointed = DynamicPrototypeClassifier(
         **DPC_PARAMS, callbacks=[TrainingCheckpoint(output / "checkpoint")], accelerator=accelerator
@@ -77,6 +83,9 @@ def main(output):
     np.savez(
         output / f"rank{accelerator.process_index}.npz",
         checkpointed_proba=checkpointed.predict_proba(X),
+        stopped_epochs=stopped.n_iter_,
+        stopped_best=int(np.argmin(stopped.history_[:, "valid_loss"])) + 1,
+        stopped_proba=stopped.predict_proba(X),
         resumed_proba=resumed.predict_proba(X),
         resumed_from=resuming.resumed_from_,
         world_size=accelerator.num_processes,

@@ -63,6 +63,13 @@ def test_every_rank_runs_the_per_epoch_steps(ranks):
     np.testing.assert_array_equal(ranks[0]["cluster_foreground"], ranks[1]["cluster_foreground"])
 
 
+def test_early_stopping_on_a_fixed_validation_set_restores_the_best_epoch(ranks):
+    # The best weights are kept under the unwrapped module's names (DDP adds "module.").
+    for rank in ranks:
+        assert int(rank["stopped_best"]) + 2 == int(rank["stopped_epochs"]) < 30
+    np.testing.assert_array_equal(ranks[0]["stopped_proba"], ranks[1]["stopped_proba"])
+
+
 def test_every_rank_resumes_from_the_checkpoint_process_0_wrote(ranks):
     for rank in ranks:
         assert int(rank["resumed_from"]) == int(rank["n_iter"])
