@@ -29,8 +29,9 @@ class ImageStem(nn.Module):
     sequences averaged), "map" for the ``(B, D, h, w)`` feature map, or "grid" for its
     ``(B, h * w, D)`` per-position features.
     ``augment`` (applied in training only, to [0, 1] images before normalisation) makes the
-    stem random; ``frozen`` lists the parameter-name prefixes of the backbone that do not
-    train, whose layers also stay in eval mode (batch statistics do not move).
+    stem random; it moves with the stem but is no part of its state or parameters (see
+    :class:`_Detached`). ``frozen`` lists the parameter-name prefixes of the backbone that do
+    not train, whose layers also stay in eval mode (batch statistics do not move).
     """
 
     def __init__(
@@ -43,7 +44,7 @@ class ImageStem(nn.Module):
         self.channels_last = channels_last
         self.output = output
         self.pool = pool
-        self.augment = augment
+        self.augment = None if augment is None else _Detached(augment)
         self.frozen = tuple(frozen)
         for name, parameter in backbone.named_parameters():
             if _is_frozen(name, self.frozen):
@@ -74,6 +75,33 @@ class ImageStem(nn.Module):
             if name and _is_frozen(name, self.frozen):
                 module.eval()
         return self
+
+
+class _Detached(nn.Module):
+    """A module that runs, moves and switches mode with its owner, outside the owner's state.
+
+    An augmentation shapes the training, not the network: the network's state (what a warm
+    start carries over and ``save_params`` writes) is the same whatever augmentation is set,
+    and an augmentation's own tensors never train.
+    """
+
+    def __init__(self, module):
+        super().__init__()
+        self.held = (module,)  # in a tuple: not registered as a submodule
+
+    def forward(self, inputs):
+        return self.held[0](inputs)
+
+    def _apply(self, fn, recurse=True):
+        self.held[0]._apply(fn)
+        return super()._apply(fn, recurse)
+
+    def train(self, mode=True):
+        self.held[0].train(mode)
+        return super().train(mode)
+
+    def extra_repr(self):
+        return repr(self.held[0])
 
 
 class ClipStem(ImageStem):
