@@ -374,7 +374,10 @@ class _StopForward(Exception):
 
 
 class _LayerOutput(nn.Module):
-    """The output of one named layer of a model; the layers after it are not run."""
+    """The output of one named layer of a model; the layers after it are not run.
+
+    :func:`drop_unused` then removes them, once a stem has run the model on its inputs.
+    """
 
     def __init__(self, model, layer):
         super().__init__()
