@@ -201,8 +201,11 @@ class TrainingNet(NeuralNet):
 
     Targets of a :class:`WeightedDataset` arrive as ``{"target": ..., "sample_weight": ...}``
     and are passed on as ``criterion(outputs, target, sample_weight=weights)``; other targets
-    as ``criterion(outputs, target)``.
+    as ``criterion(outputs, target)``. ``shuffle_generator_`` is the generator that shuffles
+    the training batches when it is not torch's global one (None), for checkpoints to save.
     """
+
+    shuffle_generator_ = None
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         if not isinstance(y_true, dict):
@@ -237,6 +240,13 @@ class AcceleratedNet(AccelerateMixin, TrainingNet):
     several CPU processes, accelerate would wrap them in DistributedDataParallel, which refuses
     modules without parameters).
     """
+
+    def get_iterator(self, dataset, training=False):
+        iterator = super().get_iterator(dataset, training=training)
+        if training:
+            # accelerate shuffles with a generator of its own, seeded once per fit.
+            self.shuffle_generator_ = getattr(iterator, "synchronized_generator", None)
+        return iterator
 
     def _initialize_accelerator(self):
         criteria = {name: getattr(self, name + "_") for name in self._criteria}

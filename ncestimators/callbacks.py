@@ -132,12 +132,21 @@ class TrainingCheckpoint(Callback):
         # Callbacks are notified in order and this one comes last (see TorchEstimatorBase),
         # so the state restored here is not reset by another callback's on_train_begin.
         self.first_epoch_ = len(net.history)
+        self._rng_state = None
         if self._state is None:
             return
         state, self._state = self._state, None
         self.first_epoch_ = state["first_epoch"]
         self.resumed_from_ = state["first_epoch"] + state["epochs_done"]
         _restore(net, state, skip=self)
+        self._rng_state = state["rng"][_process_index()]
+
+    def on_epoch_begin(self, net, **kwargs):
+        # The random generators are restored once the loaders are made (accelerate's draws a
+        # seed from torch's generator), right before the first resumed epoch draws from them.
+        if self._rng_state is not None:
+            _restore_rng(net, self._rng_state)
+            self._rng_state = None
 
     def on_epoch_end(self, net, **kwargs):
         epochs_done = len(net.history) - self.first_epoch_
@@ -153,6 +162,7 @@ class TrainingCheckpoint(Callback):
             self._write(net, epochs_done, finished=True, stopped_early=stopped_early)
 
     def _write(self, net, epochs_done, *, finished, stopped_early):
+        rng = _rng_states_of_every_process(net)
         if _is_main_process():
             state = {
                 "format": _FORMAT,
@@ -162,6 +172,7 @@ class TrainingCheckpoint(Callback):
                 "finished": finished,
                 "stopped_early": stopped_early,
                 **_training_state(net, skip=self),
+                "rng": rng,
             }
             Path(self.dirname).mkdir(parents=True, exist_ok=True)
             save_atomically(state, self.path)
@@ -200,10 +211,6 @@ def _training_state(net, *, skip):
             for name, callback in net.callbacks_
             if callback is not skip
         },
-        "rng": {
-            "cpu": torch.get_rng_state(),
-            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-        },
     }
 
 
@@ -219,9 +226,14 @@ def _restore(net, state, *, skip):
     for name, callback_state in state["callbacks"].items():
         if name in callbacks and callbacks[name] is not skip:
             _load_callback_state(callbacks[name], callback_state)
-    torch.set_rng_state(state["rng"]["cpu"])
-    if state["rng"]["cuda"] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+
+
+def _restore_rng(net, rng):
+    torch.set_rng_state(rng["cpu"])
+    if rng["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(rng["cuda"])
+    if rng["shuffle"] is not None:
+        net.shuffle_generator_.set_state(rng["shuffle"])
 
 
 def _module(net, name):
@@ -285,6 +297,25 @@ def _plain(value):
     if isinstance(value, np.generic | np.ndarray):
         return value.tolist()
     raise TypeError(f"A history value of type {type(value).__name__} cannot be saved.")
+
+
+def _rng_states_of_every_process(net):
+    """The random generators of each process, a list indexed by process (collective)."""
+    shuffle = net.shuffle_generator_
+    state = {
+        "cpu": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "shuffle": None if shuffle is None else shuffle.get_state(),
+    }
+    if not _distributed():
+        return [state]
+    states = [None] * torch.distributed.get_world_size()
+    torch.distributed.all_gather_object(states, state)
+    return states
+
+
+def _process_index():
+    return torch.distributed.get_rank() if _distributed() else 0
 
 
 def _distributed():

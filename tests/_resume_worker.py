@@ -3,7 +3,8 @@
 ``python _resume_worker.py CASE MODE DIRECTORY``. MODE ``kill`` fits CASE with a
 TrainingCheckpoint in DIRECTORY and SIGKILLs this process when epoch ``KILL_AT + 1`` begins;
 ``resume`` fits a new estimator with the same checkpoint, then one without it (uninterrupted),
-and saves both networks' weights and histories to DIRECTORY/result.pt.
+and saves both networks' weights and histories to DIRECTORY/result.pt. Launched by torchrun,
+every process does so under an ``Accelerator(cpu=True)``, and process 0 saves the result.
 """
 
 import json
@@ -66,6 +67,12 @@ def main(case, mode, directory):
     make, data, params = CASES[case]
     X, y = data()
     params = {**params, "random_state": 0}
+    process = 0
+    if "WORLD_SIZE" in os.environ:
+        from accelerate import Accelerator
+
+        accelerator = Accelerator(cpu=True)
+        params["accelerator"], process = accelerator, accelerator.process_index
     if mode == "kill":
         callbacks = [KillAt(KILL_AT), TrainingCheckpoint(directory)]
         make(**params, callbacks=callbacks).fit(X, y)
@@ -73,6 +80,8 @@ def main(case, mode, directory):
     checkpoint = TrainingCheckpoint(directory)
     resumed = make(**params, callbacks=[checkpoint]).fit(X, y)
     uninterrupted = make(**params).fit(X, y)
+    if process != 0:
+        return
     torch.save(
         {
             "resumed_from": checkpoint.resumed_from_,

@@ -2,6 +2,7 @@
 
 import json
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -18,21 +19,39 @@ from ncestimators.datasets import make_superclass_features
 WORKER = Path(__file__).with_name("_resume_worker.py")
 
 
-def _run_worker(case, mode, directory):
+def _run_worker(case, mode, directory, n_processes=1):
+    launch = [sys.executable]
+    if n_processes > 1:
+        launch += [
+            "-m", "torch.distributed.run", f"--nproc_per_node={n_processes}",
+            "--master_addr=127.0.0.1", f"--master_port={_free_port()}",
+        ]  # fmt: skip
     return subprocess.run(
-        [sys.executable, str(WORKER), case, mode, str(directory)],
+        [*launch, str(WORKER), case, mode, str(directory)],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
 
 
-@pytest.mark.parametrize("case", ["dl2pa", "cofinai", "allnc"])
-def test_a_killed_fit_resumes_in_a_new_process_to_the_same_weights(tmp_path, case):
-    killed = _run_worker(case, "kill", tmp_path)
-    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+def _free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    ("case", "n_processes"), [("dl2pa", 1), ("cofinai", 1), ("allnc", 1), ("allnc", 2)]
+)
+def test_a_killed_fit_resumes_in_a_new_process_to_the_same_weights(tmp_path, case, n_processes):
+    killed = _run_worker(case, "kill", tmp_path, n_processes)
+    if n_processes == 1:
+        assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    else:  # torchrun reports its killed workers
+        assert "Signal 9 (SIGKILL)" in killed.stderr, killed.stderr[-2000:]
     state = torch.load(tmp_path / "training_state.pt", weights_only=True)
     assert (state["epochs_done"], state["finished"]) == (3, False)
+    assert len(state["rng"]) == n_processes  # every process's own random generators
 
-    resumed = _run_worker(case, "resume", tmp_path)
+    resumed = _run_worker(case, "resume", tmp_path, n_processes)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     result = torch.load(tmp_path / "result.pt", weights_only=True)
     assert result["resumed_from"] == 3
