@@ -251,18 +251,36 @@ class FineTune(MetaEstimatorMixin, BaseEstimator):
     cluster_proba = _delegate("cluster_proba")
     iou_report = _delegate("iou_report")
 
-    def save_params(self, f_params=None, f_optimizer=None, f_criterion=None, f_history=None):
+    def save_params(
+        self,
+        f_params=None,
+        f_optimizer=None,
+        f_criterion=None,
+        f_history=None,
+        use_safetensors=False,
+    ):
         """Save the fine-tuned network's state (backbone and head) with the estimator's
         ``save_params``; :meth:`load_params` reads it into a FineTune with the same settings,
         fitted on images of the same size and classes.
         """
         check_is_fitted(self)
-        self.estimator_.save_params(f_params, f_optimizer, f_criterion, f_history)
+        self.estimator_.save_params(
+            f_params, f_optimizer, f_criterion, f_history, use_safetensors=use_safetensors
+        )
 
-    def load_params(self, f_params=None, f_optimizer=None, f_criterion=None, f_history=None):
+    def load_params(
+        self,
+        f_params=None,
+        f_optimizer=None,
+        f_criterion=None,
+        f_history=None,
+        use_safetensors=False,
+    ):
         """Load state written by :meth:`save_params` (``torch.load(weights_only=True)``)."""
         check_is_fitted(self)
-        self.estimator_.load_params(f_params, f_optimizer, f_criterion, f_history)
+        self.estimator_.load_params(
+            f_params, f_optimizer, f_criterion, f_history, use_safetensors=use_safetensors
+        )
         return self
 
     @available_if(_estimator_has("predict"))

@@ -326,14 +326,18 @@ def test_image_heads_fine_tune_end_to_end(images, name, augment):
     np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
 
 
-def test_fine_tune_save_params_then_load_params_gives_identical_outputs(images, tmp_path):
+@pytest.mark.parametrize("safetensors", [False, True])
+def test_fine_tune_save_params_then_load_params_gives_identical_outputs(
+    images, tmp_path, safetensors
+):
     X, y = images
     head = AllNCClassifier(hidden_dims=(16,), projection_dim=8, max_epochs=2, lr=0.01)
     model = FineTune(head.set_params(random_state=0), backbone=_small_cnn()).fit(X, y)
-    model.save_params(f_params=tmp_path / "params.pt", f_history=tmp_path / "history.json")
+    files = {"f_params": tmp_path / "params", "f_history": tmp_path / "history.json"}
+    model.save_params(**files, use_safetensors=safetensors)
     other = FineTune(head.set_params(random_state=1), backbone=_small_cnn()).fit(X, y)
     assert not np.array_equal(other.predict_proba(X), model.predict_proba(X))
-    other.load_params(f_params=tmp_path / "params.pt", f_history=tmp_path / "history.json")
+    other.load_params(**files, use_safetensors=safetensors)
     np.testing.assert_array_equal(other.predict_proba(X), model.predict_proba(X))
     np.testing.assert_array_equal(other.estimator_.classifier_weight_,
                                   model.estimator_.classifier_weight_)  # fmt: skip
