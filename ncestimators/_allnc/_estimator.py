@@ -249,8 +249,10 @@ class AllNCClassifier(ClassifierMixin, TorchEstimatorBase):
     :math:`\\sum_i s_i \\ell_i / \\sum_i s_i`; the class means :math:`u` and :math:`\\mu_c`
     are weighted means (a class whose samples all weigh 0 is absent from the batch), and
     :math:`n_c` is the total sample weight of class c. The P2P terms act on classes, not
-    samples, and are not weighted. An integer weight thus acts as that many copies of the
-    sample in its mini-batch, but for the random views, which copies would draw anew.
+    samples, and are not weighted, nor are the batch statistics of the projector's batch
+    normalisation, which count every sample of the batch once. Without HyCon, an integer
+    weight thus acts as that many copies of the sample in its mini-batch, but for the random
+    views, which copies would draw anew.
 
     The paper's ablations as parameters:
 

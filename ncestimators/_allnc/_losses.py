@@ -25,7 +25,8 @@ class AllNCLoss(EpochSteps, nn.Module):
     With ``sample_weight``, every per-sample mean is a weighted mean (both views of a sample
     carry its weight), ``class_weight`` multiplies the weights of the two cross-entropy terms,
     and the class means of HyCon and of P2P are weighted means. The P2P terms themselves are
-    over classes and classifier rows, and are not weighted.
+    over classes and classifier rows, and are not weighted (nor is the head's batch
+    normalisation of the projections).
     """
 
     def __init__(
