@@ -10,6 +10,7 @@ from sklearn.metrics import balanced_accuracy_score
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils.class_weight import compute_class_weight, compute_sample_weight
 from torch.nn import functional as F
 
 from ncestimators import AllNCClassifier
@@ -361,6 +362,133 @@ def test_validation_loss_is_the_class_balanced_cross_entropy():
     per_sample = F.cross_entropy(logits, target, reduction="none")
     expected = (torch.tensor([4 / 6, 2.0])[target] * per_sample).mean()
     assert criterion(logits, target).item() == pytest.approx(expected.item(), rel=1e-6)
+
+
+# --- sample and class weights --------------------------------------------------------------------
+
+
+def test_weighted_losses_are_the_weighted_means_of_their_terms():
+    logits, target = torch.randn(4, 2), torch.tensor([0, 1, 0, 1])
+    weights = torch.tensor([1.0, 2.0, 0.0, 0.5])
+    per_sample = F.cross_entropy(logits, target, reduction="none")
+    # Validation: the class-balanced cross-entropy, each sample counted by its weight.
+    balanced = torch.tensor([4 / 6, 2.0])[target] * per_sample
+    expected = (weights * balanced).sum() / weights.sum()
+    validation = _loss(counts=(3, 1)).eval()(logits, target, sample_weight=weights)
+    assert validation.item() == pytest.approx(expected.item(), rel=1e-6)
+    # Training with the plain-CE settings: both views, class weights times sample weights.
+    outputs = _training_outputs(target)
+    criterion = _loss(alpha=0.0, p2p=False, rebalance_power=0.0, class_weight=[1.0, 3.0])
+    both = torch.cat([weights, weights]) * torch.tensor([1.0, 3.0])[target.repeat(2)]
+    views = F.cross_entropy(outputs.logits, target.repeat(2), reduction="none")
+    expected = 2 * (both * views).sum() / both.sum()
+    training = criterion(outputs, target, sample_weight=weights)
+    assert training.item() == pytest.approx(expected.item(), rel=1e-6)
+
+
+def _views_of(outputs, keep):
+    """The training outputs of the samples ``keep`` only (rows of both views), fresh memory."""
+    rows = torch.cat([keep, keep + len(outputs.logits) // 2])
+    return outputs._replace(
+        logits=outputs.logits[rows],
+        features=outputs.features[rows],
+        projections=outputs.projections[rows],
+        predictions=outputs.predictions[rows],
+        mean_memory=outputs.mean_memory.clone(),
+        seen=outputs.seen.clone(),
+    )
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    labels=st.lists(st.integers(0, 1), min_size=2, max_size=10),
+    seed=st.integers(0, 2**16),
+    scale=st.floats(0.01, 100),
+)
+def test_scaled_weights_keep_the_loss_and_zero_weights_remove_samples(labels, seed, scale):
+    target = torch.tensor(labels)
+    rng = np.random.default_rng(seed)
+    weights = torch.tensor(rng.choice([0.0, 0.5, 1.0, 3.0], len(labels)), dtype=torch.float32)
+    if not weights.any():
+        weights[0] = 1.0
+    outputs = _training_outputs(target, seed)
+    criterion = _loss(alpha=0.5, mean_momentum=0.5)
+    criterion.eta = 0.5
+    everything = _views_of(outputs, torch.arange(len(labels)))
+    loss = criterion(everything, target, sample_weight=weights)
+    scaled = criterion(_views_of(outputs, torch.arange(len(labels))), target, scale * weights)
+    assert scaled.item() == pytest.approx(loss.item(), rel=1e-4, abs=1e-6)
+    keep = weights.nonzero().squeeze(1)
+    kept = criterion(_views_of(outputs, keep), target[keep], sample_weight=weights[keep])
+    assert kept.item() == pytest.approx(loss.item(), rel=1e-4, abs=1e-6)
+
+
+def test_integer_weights_act_like_repeated_samples(digits_lt):
+    # One batch holds all the data, and the views draw nothing; HyCon is off, since the
+    # projector's batch normalisation counts each sample of the batch once. GBBN's class
+    # counts and the P2P class means follow the weights.
+    X, y = digits_lt
+    weights = np.random.default_rng(0).integers(0, 4, len(y))
+    params = {
+        **FAST, "max_epochs": 10, "batch_size": 2048, "feature_noise": 0.0,
+        "feature_dropout": 0.0, "hycon": False, "random_state": 0,
+    }  # fmt: skip
+    weighted = AllNCClassifier(**params).fit(X, y, sample_weight=weights)
+    repeated = AllNCClassifier(**params).fit(np.repeat(X, weights, 0), np.repeat(y, weights))
+    np.testing.assert_allclose(
+        weighted.predict_proba(X), repeated.predict_proba(X), rtol=1e-4, atol=1e-5
+    )
+    unweighted = AllNCClassifier(**params).fit(X, y)
+    assert np.abs(weighted.predict_proba(X) - unweighted.predict_proba(X)).max() > 0.05
+
+
+def test_zero_weights_make_the_fit_ignore_mislabelled_samples():
+    # 60 % of the three largest classes labelled as the next class. Full batches, so that
+    # the samples of weight 0 change neither the number of steps nor their sizes.
+    data = load_digits_lt(imbalance_ratio=10, random_state=0)
+    scaler = StandardScaler().fit(data.X_train)
+    X, y, X_test = scaler.transform(data.X_train), data.y_train, scaler.transform(data.X_test)
+    mislabelled = np.isin(y, [0, 1, 2]) & (np.random.default_rng(0).random(len(y)) < 0.6)
+    noisy = np.where(mislabelled, y + 1, y)
+    params = {**FAST, "max_epochs": 60, "batch_size": 512, "lr": 2e-2, "random_state": 0}
+
+    def accuracy(model):
+        return np.mean(model.predict(X_test) == data.y_test)
+
+    ignored = AllNCClassifier(**params).fit(X, noisy, sample_weight=(~mislabelled).astype(float))
+    removed = AllNCClassifier(**params).fit(X[~mislabelled], noisy[~mislabelled])
+    trusted = AllNCClassifier(**params).fit(X, noisy)
+    assert abs(accuracy(ignored) - accuracy(removed)) < 0.05
+    assert accuracy(ignored) > accuracy(trusted) + 0.08
+
+
+def test_balanced_class_weight_is_the_balanced_sample_weight(digits_lt):
+    X, y = digits_lt
+    params = {**FAST, **PLAIN_CE, "random_state": 0}
+    by_class = AllNCClassifier(**params, class_weight="balanced").fit(X, y)
+    by_sample = AllNCClassifier(**params).fit(
+        X, y, sample_weight=compute_sample_weight("balanced", y)
+    )
+    np.testing.assert_allclose(
+        by_class.class_weight_, compute_class_weight("balanced", classes=np.arange(10), y=y)
+    )
+    np.testing.assert_allclose(
+        by_class.predict_proba(X), by_sample.predict_proba(X), rtol=1e-5, atol=1e-6
+    )
+    unweighted = AllNCClassifier(**params).fit(X, y)
+    assert np.abs(by_class.predict_proba(X) - unweighted.predict_proba(X)).max() > 0.1
+
+
+def test_class_weight_dict_names_classes(digits_lt):
+    X, y = digits_lt
+    labels = np.array([f"digit {d}" for d in range(10)])[y]
+    model = AllNCClassifier(**{**FAST, "max_epochs": 1}, class_weight={"digit 9": 5.0}).fit(
+        X, labels
+    )
+    np.testing.assert_array_equal(model.class_weight_, [1.0] * 9 + [5.0])
+    model.set_params(class_weight={"digit 9": 5.0, 9: 2.0, "ten": 1.0})
+    with pytest.raises(ValueError, match=r"class_weight has keys \[9, 'ten'\] that are not"):
+        model.fit(X, labels)
 
 
 # --- what the method claims, on real long-tailed data -------------------------------------------

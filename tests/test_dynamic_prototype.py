@@ -176,6 +176,91 @@ def test_representatives_follow_the_class_means(labels, momentum, seed):
         np.testing.assert_allclose(representatives[label].numpy(), expected, atol=1e-12)
 
 
+# --- sample weights ------------------------------------------------------------------------------
+
+
+def test_ipm_loss_with_weights_is_the_weighted_mean():
+    class_cosines = torch.tensor([[1.0, 0.3], [0.2, -1.0], [0.5, 0.0]])
+    weights = torch.tensor([1.0, 3.0, 0.0])
+    loss = IPMLoss(momentum=0.9).eval()(class_cosines, torch.tensor([0, 1, 0]), weights)
+    # Terms 0, 2 and 0.125, the last of weight 0.
+    assert loss.item() == pytest.approx((1 * 0 + 3 * 2) / 4)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    labels=st.lists(st.integers(0, 3), min_size=1, max_size=12),
+    seed=st.integers(0, 2**16),
+    scale=st.floats(0.01, 100),
+)
+def test_weighted_loss_and_representatives_are_weighted_means(labels, seed, scale):
+    rng = np.random.default_rng(seed)
+    labels = np.array(labels)
+    weights = rng.choice([0.0, 0.5, 1.0, 3.0], len(labels))
+    cosines = rng.uniform(-1, 1, (len(labels), 4))
+    embeddings = rng.standard_normal((len(labels), 3))
+    previous = rng.standard_normal((4, 3))
+    for factor in (1.0, scale):
+        representatives = torch.tensor(previous)
+        outputs = (torch.tensor(cosines), torch.tensor(embeddings), representatives)
+        loss = IPMLoss(momentum=0.5)(outputs, torch.tensor(labels), torch.tensor(factor * weights))
+        terms = 0.5 * (cosines[np.arange(len(labels)), labels] - 1) ** 2
+        expected = (weights * terms).sum() / weights.sum() if weights.any() else 0.0
+        assert loss.item() == pytest.approx(expected, rel=1e-9, abs=1e-12)
+        for label in range(4):
+            mass = weights[labels == label].sum()
+            expected = previous[label]
+            if mass > 0:
+                mean = (weights[labels == label] @ embeddings[labels == label]) / mass
+                expected = (expected + mean) / 2
+            np.testing.assert_allclose(representatives[label].numpy(), expected, atol=1e-12)
+
+
+def test_integer_weights_act_like_repeated_samples(blobs):
+    # One batch holds all the data, so only the order of summation differs.
+    X, y = blobs
+    weights = np.random.default_rng(0).integers(0, 4, len(y))
+    params = {**FAST, "max_epochs": 10, "batch_size": 512, "random_state": 0}
+    weighted = DynamicPrototypeClassifier(**params).fit(X, y, sample_weight=weights)
+    repeated = DynamicPrototypeClassifier(**params).fit(
+        np.repeat(X, weights, 0), np.repeat(y, weights)
+    )
+    np.testing.assert_allclose(
+        weighted.predict_proba(X), repeated.predict_proba(X), rtol=1e-4, atol=1e-5
+    )
+    np.testing.assert_array_equal(weighted.assignment_history_, repeated.assignment_history_)
+    unweighted = DynamicPrototypeClassifier(**params).fit(X, y)
+    assert np.abs(weighted.predict_proba(X) - unweighted.predict_proba(X)).max() > 0.01
+
+
+def _blobs_with_a_mislabelled_group(random_state):
+    """Three blobs in the plane; the upper half of class 0 is labelled 1 in ``noisy``."""
+    rng = np.random.default_rng(random_state)
+    y = np.repeat(np.arange(3), 60)
+    X = np.array([[-3.0, 0.0], [3.0, 0.0], [0.0, 5.0]])[y] + rng.standard_normal((180, 2))
+    mislabelled = (y == 0) & (X[:, 1] > 0)
+    return X, y, np.where(mislabelled, 1, y), mislabelled
+
+
+def test_zero_weights_make_the_fit_ignore_mislabelled_samples():
+    X, _, noisy, mislabelled = _blobs_with_a_mislabelled_group(0)
+    X_test, y_test, *_ = _blobs_with_a_mislabelled_group(1)
+    params = {"hidden_dims": (16,), "max_epochs": 10, "batch_size": 64, "lr": 0.02}
+
+    def accuracy(model):
+        return np.mean(model.predict(X_test) == y_test)
+
+    ignored = DynamicPrototypeClassifier(**params, random_state=0).fit(
+        X, noisy, sample_weight=(~mislabelled).astype(float)
+    )
+    removed = DynamicPrototypeClassifier(**params, random_state=0).fit(
+        X[~mislabelled], noisy[~mislabelled]
+    )
+    trusted = DynamicPrototypeClassifier(**params, random_state=0).fit(X, noisy)
+    assert abs(accuracy(ignored) - accuracy(removed)) < 0.03
+    assert accuracy(ignored) > accuracy(trusted) + 0.1
+
+
 def _mean_cosine_within_superclasses(model, superclasses):
     placed = model.prototypes_[model.assignment_]
     cosines = placed @ placed.T
