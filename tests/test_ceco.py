@@ -8,6 +8,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.model_selection import GridSearchCV
+from sklearn.utils.class_weight import compute_class_weight, compute_sample_weight
 from sklearn.utils.estimator_checks import check_classifiers_classes
 from torch.nn import functional as F
 
@@ -373,6 +374,132 @@ def test_losses_equal_their_set_measures_on_hard_predictions(pair):
     assert lovasz == pytest.approx(np.mean(1 - intersection / union))
     dice = dice_loss(probabilities, torch.as_tensor(target)).item()
     assert dice == pytest.approx(1 - np.mean(2 * intersection / sizes))
+
+
+# ---------------------------------------------------------------- sample and class weights
+
+
+def test_weighted_loss_is_the_weighted_mean_over_positions():
+    outputs, target = _training_outputs()
+    class_weight = torch.tensor([1.0, 2.0, 0.5])
+    image_weights = torch.tensor([1.0, 3.0])
+    criterion = CeCoLoss(lambda_center=0.4, etf_scale=5.0, aux_loss=None, class_weight=class_weight)
+    loss = criterion(outputs, target, sample_weight=image_weights)
+    # Each position carries its image's weight, times its class's weight in the cross-entropy.
+    logits, embeddings, etf = (part.reshape(-1, part.shape[-1]) for part in outputs)
+    labels, weights = target.reshape(-1), image_weights.repeat_interleave(12)
+    pixel = weights * class_weight[labels]
+    cross_entropy = F.cross_entropy(logits, labels, reduction="none")
+    expected = (pixel * cross_entropy).sum() / pixel.sum()
+    present = labels.unique()
+    centers = torch.stack(
+        [
+            weights[labels == k] @ embeddings[labels == k] / weights[labels == k].sum()
+            for k in present
+        ]
+    )
+    center_logits = 5.0 * F.normalize(centers, dim=1) @ etf.T
+    expected += 0.4 * F.cross_entropy(center_logits, present)
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-5)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    aux_loss=st.sampled_from([None, "dice", "lovasz"]),
+    weights=st.lists(st.sampled_from([0.0, 0.5, 1.0, 3.0]), min_size=2, max_size=2),
+    scale=st.floats(0.01, 100),
+    seed=st.integers(0, 2**16),
+)
+def test_scaled_weights_keep_the_loss_and_zero_weights_remove_images(
+    aux_loss, weights, scale, seed
+):
+    (logits, embeddings, etf), target = _training_outputs(seed=seed)
+    weights = torch.tensor(weights)
+    criterion = CeCoLoss(lambda_center=0.4, etf_scale=5.0, aux_loss=aux_loss)
+    loss = criterion((logits, embeddings, etf), target, sample_weight=weights)
+    scaled = criterion((logits, embeddings, etf), target, sample_weight=scale * weights)
+    assert scaled.item() == pytest.approx(loss.item(), rel=1e-4, abs=1e-6)
+    keep = weights > 0
+    kept = criterion((logits[keep], embeddings[keep], etf), target[keep], weights[keep])
+    assert kept.item() == pytest.approx(loss.item(), rel=1e-5, abs=1e-7)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    labels_and_predictions,
+    st.lists(st.integers(1, 3), min_size=40, max_size=40),
+    st.integers(0, 2**16),
+)
+def test_weighted_dice_and_lovasz_count_positions_like_repeated_ones(pair, counts, seed):
+    target = torch.as_tensor(pair[0])
+    counts = torch.as_tensor(counts[: len(target)])
+    probabilities = torch.rand(len(target), 4, generator=torch.Generator().manual_seed(seed))
+    probabilities = (probabilities / probabilities.sum(dim=1, keepdim=True)).double()
+    for loss in (dice_loss, lovasz_softmax_loss):
+        weighted = loss(probabilities, target, counts.double())
+        repeated = loss(
+            probabilities.repeat_interleave(counts, 0), target.repeat_interleave(counts)
+        )
+        assert weighted.item() == pytest.approx(repeated.item(), rel=1e-9, abs=1e-12)
+
+
+def test_integer_weights_act_like_repeated_images(maps):
+    # One batch holds all the images, so only the order of summation differs.
+    X, y, _, _ = maps
+    weights = np.random.default_rng(0).integers(0, 4, len(X))
+    weighted = _small(batch_size=64).fit(X, y, sample_weight=weights)
+    repeated = _small(batch_size=64).fit(np.repeat(X, weights, 0), np.repeat(y, weights, 0))
+    np.testing.assert_allclose(
+        weighted.predict_proba(X), repeated.predict_proba(X), rtol=1e-4, atol=1e-5
+    )
+    unweighted = _small(batch_size=64).fit(X, y)
+    assert np.abs(weighted.predict_proba(X) - unweighted.predict_proba(X)).max() > 0.01
+
+
+def test_zero_weights_make_the_fit_ignore_mislabelled_images(maps):
+    # Half the training images with every label shifted to the next class; full batches.
+    X, y, X_test, y_test = maps
+    mislabelled = np.arange(len(X)) < len(X) // 2
+    noisy = y.copy()
+    noisy[mislabelled] = (y[mislabelled] + 1) % 4
+    params = {"max_epochs": 30, "batch_size": 32, "lr": 0.02}
+    ignored = _small(**params).fit(X, noisy, sample_weight=(~mislabelled).astype(float))
+    removed = _small(**params).fit(X[~mislabelled], noisy[~mislabelled])
+    trusted = _small(**params).fit(X, noisy)
+    np.testing.assert_allclose(
+        ignored.predict_proba(X_test), removed.predict_proba(X_test), rtol=1e-4, atol=1e-5
+    )
+    assert ignored.score(X_test, y_test) > trusted.score(X_test, y_test) + 0.05
+
+
+def test_balanced_class_weight_counts_labelled_positions(maps):
+    X, y, _, _ = maps
+    partly_labelled = y.copy()
+    partly_labelled[:, 0] = -1
+    segmenter = _small(max_epochs=1, class_weight="balanced").fit(X, partly_labelled)
+    labelled = partly_labelled[partly_labelled != -1]
+    np.testing.assert_allclose(
+        segmenter.class_weight_, compute_class_weight("balanced", classes=np.arange(4), y=labelled)
+    )
+    # Rows of (n, n_features) input are images of one position: there the class weights are
+    # sample weights.
+    rows, labels = X.reshape(-1, X.shape[-1]), y.reshape(-1)
+    params = {"lambda_center": 0.0, "batch_size": 256, "max_epochs": 3}
+    by_class = _small(**params, class_weight="balanced").fit(rows, labels)
+    by_sample = _small(**params).fit(
+        rows, labels, sample_weight=compute_sample_weight("balanced", labels)
+    )
+    np.testing.assert_allclose(by_class.predict_proba(rows), by_sample.predict_proba(rows))
+    plain = _small(**params).fit(rows, labels)
+    assert np.abs(by_class.predict_proba(rows) - plain.predict_proba(rows)).max() > 0.1
+
+
+def test_class_weight_keys_must_be_classes(maps):
+    X, y, _, _ = maps
+    segmenter = _small(max_epochs=1, class_weight={3: 4.0}).fit(X, y)
+    np.testing.assert_array_equal(segmenter.class_weight_, [1.0, 1.0, 1.0, 4.0])
+    with pytest.raises(ValueError, match=r"class_weight has keys \[-1\] that are not classes"):
+        segmenter.set_params(class_weight={-1: 0.0}).fit(X, y)
 
 
 # ---------------------------------------------------------------- the method

@@ -95,7 +95,7 @@ def center_collapse_loss(embeddings, target, center_weight, scale, weights=None)
 def dice_loss(probabilities, target, weights=None):
     """One minus the soft Dice coefficient, averaged over the classes present in ``target``.
 
-    With ``weights`` (one per position), overlaps and totals are weighted sums.
+    With ``weights`` (positive, one per position), overlaps and totals are weighted sums.
     """
     one_hot = F.one_hot(target, probabilities.shape[1]).to(probabilities.dtype)
     scale = 1.0 if weights is None else weights.unsqueeze(1)
@@ -108,7 +108,7 @@ def dice_loss(probabilities, target, weights=None):
 def lovasz_softmax_loss(probabilities, target, weights=None):
     """Lovász extension of the Jaccard loss of each class present, averaged (Berman et al.).
 
-    With ``weights`` (one per position), the extension of the Jaccard loss whose
+    With ``weights`` (positive, one per position), the extension of the Jaccard loss whose
     intersections and unions count positions by weight.
     """
     present = target.unique()
