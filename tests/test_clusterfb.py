@@ -14,6 +14,8 @@ from sklearn.model_selection import GridSearchCV
 from ncestimators import ClusterFBSeparator
 from ncestimators._clusterfb._head import resample
 from ncestimators._clusterfb._losses import (
+    ClusterFBLoss,
+    TrainingOutputs,
     attention_loss,
     cluster_labels,
     rank_prior,
@@ -214,6 +216,123 @@ def test_attention_loss_hand_computed():
     negative = ((1 - 0.8**q) / q + (1 - 0.5**q) / q) / 2
     loss = attention_loss(attention, foreground, mask, q)
     assert loss.item() == pytest.approx(positive + negative, rel=1e-5)
+
+
+# --- sample weights ------------------------------------------------------------------------------
+
+
+def _loss_inputs(lengths, seed, n_classes=3, n_clusters=3, hidden_dim=4):
+    """Training outputs of one stream for videos of ``lengths`` snippets, and their labels."""
+    generator = torch.Generator().manual_seed(seed)
+    n_videos, n_steps = len(lengths), max(lengths)
+    mask = torch.arange(n_steps) < torch.tensor(lengths)[:, None]
+    outputs = TrainingOutputs(
+        torch.randn(n_videos, 1, n_steps, n_classes, generator=generator),
+        torch.rand(n_videos, 1, n_steps, generator=generator),
+        2 * torch.rand(n_videos, 1, n_steps, n_clusters, generator=generator) - 1,
+        mask,
+        torch.randn(n_videos, 1, n_steps, hidden_dim, generator=generator),
+        torch.full((n_clusters,), 0.5),
+        torch.zeros(n_clusters + 1),
+    )
+    target = (torch.rand(n_videos, n_classes, generator=generator) < 0.5).float()
+    return outputs, target
+
+
+def _videos_of(outputs, keep):
+    """The outputs of the videos ``keep``, with buffers of their own."""
+    return TrainingOutputs(
+        *(part[keep] for part in outputs[:5]),
+        outputs.prior_foreground.clone(),
+        outputs.foreground_sum.clone(),
+    )
+
+
+def _criterion():
+    return ClusterFBLoss(
+        topk_ratio=0.25, gce_q=0.7, lambda_cluster=1.0, lambda_cluster_cls=0.3,
+        prior_sigma=0.1, cluster_labeling="ot",
+    )  # fmt: skip
+
+
+def test_video_and_attention_losses_are_weighted_means_over_the_videos():
+    outputs, target = _loss_inputs([6, 9, 4], seed=0)
+    weights = torch.tensor([1.0, 3.0, 0.5])
+    criterion = _criterion().eval()
+    loss = criterion(outputs[:4], target, sample_weight=weights)
+    alone = [criterion(_videos_of(outputs, [b])[:4], target[[b]]) for b in range(3)]
+    expected = sum(w * value for w, value in zip(weights, alone, strict=True)) / weights.sum()
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-6)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    weights=st.lists(st.sampled_from([0.0, 0.5, 1.0, 3.0]), min_size=4, max_size=4),
+    scale=st.floats(0.01, 100),
+    seed=st.integers(0, 2**16),
+)
+def test_scaled_weights_keep_the_loss_and_zero_weights_remove_videos(weights, scale, seed):
+    outputs, target = _loss_inputs([8, 12, 5, 10], seed)
+    weights = torch.tensor(weights)
+    if not weights.any():
+        weights[0] = 1.0
+    criterion = _criterion()
+    everything = _videos_of(outputs, slice(None))
+    loss = criterion(everything, target, sample_weight=weights)
+    scaled = criterion(_videos_of(outputs, slice(None)), target, sample_weight=scale * weights)
+    assert scaled.item() == pytest.approx(loss.item(), rel=1e-4, abs=1e-6)
+    keep = weights > 0
+    kept_outputs = _videos_of(outputs, keep)
+    kept = criterion(kept_outputs, target[keep], sample_weight=weights[keep])
+    assert kept.item() == pytest.approx(loss.item(), rel=1e-4, abs=1e-6)
+    # The clusters' foreground probabilities move as they would without those videos.
+    np.testing.assert_allclose(everything.prior_foreground, kept_outputs.prior_foreground)
+
+
+def test_integer_weights_act_like_repeated_videos(videos):
+    # One batch holds all the videos. Without the clustering terms: their pseudo-labels count
+    # every snippet of the batch once, repeated or not.
+    X, y, _ = videos
+    X = np.array(X, dtype=object)
+    weights = np.random.default_rng(0).integers(0, 4, len(y))
+    params = {
+        **FAST, "batch_size": 128, "lambda_cluster": 0.0, "lambda_cluster_cls": 0.0,
+        "random_state": 0,
+    }  # fmt: skip
+    weighted = ClusterFBSeparator(**params).fit(X, y, sample_weight=weights)
+    repeated = ClusterFBSeparator(**params).fit(np.repeat(X, weights), np.repeat(y, weights, 0))
+    np.testing.assert_allclose(
+        weighted.predict_proba(X), repeated.predict_proba(X), rtol=1e-4, atol=1e-5
+    )
+    unweighted = ClusterFBSeparator(**params).fit(X, y)
+    assert np.abs(weighted.predict_proba(X) - unweighted.predict_proba(X)).max() > 0.01
+
+
+def test_zero_weights_make_the_fit_ignore_mislabelled_videos():
+    # Every other training video has classes 0 and 1 swapped. In one batch, the videos of
+    # weight 0 take part in nothing.
+    X, y, _ = make_wtal_videos(
+        n_videos=96, n_classes=3, n_features=12, min_length=16, max_length=32, random_state=0
+    )
+    X = np.array(X, dtype=object)
+    X, y, X_test, y_test = X[:64], y[:64], X[64:], y[64:]
+    mislabelled = np.arange(64) % 2 == 0
+    noisy = y.copy()
+    noisy[mislabelled] = y[mislabelled][:, [1, 0, 2]]
+    params = {**FAST, "hidden_dim": 16, "max_epochs": 40, "batch_size": 64, "lr": 0.02}
+
+    def true_class_proba(model):
+        return np.mean(np.sum(y_test * model.predict_proba(X_test), axis=1))
+
+    ignored = ClusterFBSeparator(**params, random_state=0).fit(
+        X, noisy, sample_weight=(~mislabelled).astype(float)
+    )
+    removed = ClusterFBSeparator(**params, random_state=0).fit(X[~mislabelled], noisy[~mislabelled])
+    trusted = ClusterFBSeparator(**params, random_state=0).fit(X, noisy)
+    np.testing.assert_allclose(
+        ignored.predict_proba(X_test), removed.predict_proba(X_test), rtol=1e-4, atol=1e-5
+    )
+    assert true_class_proba(ignored) > true_class_proba(trusted) + 0.1
 
 
 @settings(max_examples=25, deadline=None)
