@@ -1,5 +1,6 @@
 """CoFInAIRegressor: coarse-to-fine action quality assessment."""
 
+import copy
 import math
 
 import numpy as np
@@ -11,11 +12,12 @@ from hypothesis import strategies as st
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import RidgeCV
 from sklearn.model_selection import GridSearchCV
+from torch.nn import functional as F
 
 from ncestimators import CoFInAIRegressor
 from ncestimators._cofinai._estimator import cosine_factor, grade_indices
 from ncestimators._cofinai._head import expected_unit_score, random_crop
-from ncestimators._cofinai._losses import attention_overlap, graph_regulariser
+from ncestimators._cofinai._losses import CoarseToFineLoss, attention_overlap, graph_regulariser
 from ncestimators.datasets import make_aqa_sequences
 from ncestimators.metrics import srcc
 
@@ -224,6 +226,89 @@ def test_without_a_term_the_loss_drops_exactly_that_term(videos, weight, term):
     ablated = model.set_params(**{weight: 0.0})._build_criterion().train()(outputs, target)
     assert weighted > 0
     assert (full - ablated).item() == pytest.approx(weighted, rel=1e-4)
+
+
+# --- sample weights ------------------------------------------------------------------------------
+
+
+def test_weighted_score_loss_is_the_weighted_mean_over_the_videos():
+    # L_S alone (eval mode), with 3 x 3 sub-grades over the range: errors in ninths.
+    unit_score, target = torch.tensor([0.1, 0.5, 0.9]), torch.tensor([0.2, 0.5, 0.6])
+    outputs = (unit_score, None, None, None, None, None, None)
+    criterion = CoarseToFineLoss(
+        n_levels=9, lambda_coarse=1.0, lambda_fine=1.0, lambda_graph=1.0, lambda_diversity=1.0
+    ).eval()
+    loss = criterion(outputs, target[:, None].expand(3, 3), torch.tensor([2.0, 1.0, 0.0]))
+    assert loss.item() == pytest.approx(0.5 * (2 * 0.9**2 + 1 * 0) / 3, rel=1e-5)
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    weights=st.lists(st.sampled_from([0.0, 0.5, 1.0, 3.0]), min_size=6, max_size=6),
+    scale=st.floats(0.01, 100),
+)
+def test_training_loss_weighs_each_videos_terms(fitted, videos, weights, scale):
+    X, y = videos
+    weights = torch.tensor(weights)
+    assume(weights.any())
+    head = copy.deepcopy(fitted._head).train()
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        outputs = head(torch.as_tensor(_pad(X[:6]), dtype=torch.float32))
+    target = torch.as_tensor(fitted._encode_target(None, y[:6], reset=False))
+    criterion = fitted._build_criterion().train()
+    loss = criterion(outputs, target, sample_weight=weights)
+    assert criterion(outputs, target, scale * weights).item() == pytest.approx(
+        loss.item(), rel=1e-4
+    )
+    unit_score, _, _, grade_logits, subgrade_cosines, prototypes, attention = outputs
+    grades, subgrades = target[:, 1].long(), target[:, 2].long()
+    true_cosines = subgrade_cosines[torch.arange(6), subgrades]
+    per_video = (
+        0.5 * (criterion.n_levels * (unit_score - target[:, 0])) ** 2
+        + fitted.lambda_coarse * F.cross_entropy(grade_logits, grades, reduction="none")
+        + fitted.lambda_fine * 0.5 * (true_cosines - 1) ** 2
+        + fitted.lambda_diversity * torch.stack([attention_overlap(a[None]) for a in attention])
+    )
+    # The graph regulariser acts on the prototypes: not weighted.
+    expected = weights @ per_video / weights.sum()
+    expected += fitted.lambda_graph * graph_regulariser(prototypes)
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-4)
+
+
+def test_integer_weights_act_like_repeated_samples(videos):
+    # One batch holds all the videos, and without dropout training draws nothing.
+    X, y = videos
+    X = np.array(X, dtype=object)
+    weights = np.random.default_rng(0).integers(0, 4, len(y))
+    params = {**FAST, "max_epochs": 10, "batch_size": 256, "dropout": 0.0, "random_state": 0}
+    params["score_range"] = (y.min(), y.max())
+    weighted = CoFInAIRegressor(**params).fit(X, y, sample_weight=weights)
+    repeated = CoFInAIRegressor(**params).fit(np.repeat(X, weights), np.repeat(y, weights))
+    np.testing.assert_allclose(weighted.predict(X), repeated.predict(X), rtol=1e-4, atol=1e-4)
+    unweighted = CoFInAIRegressor(**params).fit(X, y)
+    assert np.abs(weighted.predict(X) - unweighted.predict(X)).max() > 0.01 * np.ptp(y)
+
+
+def test_zero_weights_make_the_fit_ignore_corrupted_scores():
+    # Every other training video has its score mirrored in the range. One batch, no dropout,
+    # and a fixed score range: the videos of weight 0 take part in nothing.
+    X, y = make_aqa_sequences(
+        n_videos=120, n_clips=(3, 7), n_features=6, n_procedures=3, random_state=0
+    )
+    X = np.array(X, dtype=object)
+    X, y, X_test, y_test = X[:80], y[:80], X[80:], y[80:]
+    corrupted = np.arange(80) % 2 == 0
+    noisy = np.where(corrupted, y.min() + y.max() - y, y)
+    params = {
+        **FAST, "max_epochs": 40, "batch_size": 128, "dropout": 0.0,
+        "score_range": (y.min(), y.max()), "random_state": 0,
+    }  # fmt: skip
+    ignored = CoFInAIRegressor(**params).fit(X, noisy, sample_weight=(~corrupted).astype(float))
+    removed = CoFInAIRegressor(**params).fit(X[~corrupted], noisy[~corrupted])
+    trusted = CoFInAIRegressor(**params).fit(X, noisy)
+    np.testing.assert_allclose(ignored.predict(X_test), removed.predict(X_test), rtol=1e-4)
+    assert ignored.score(X_test, y_test) > trusted.score(X_test, y_test) + 0.15
 
 
 @settings(max_examples=50, deadline=None)
