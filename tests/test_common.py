@@ -136,6 +136,20 @@ _ONE_ULP = {
     ),
 }
 
+# Integer sample weights act like repeated samples only where training sees the same batches
+# and draws: repeated rows change the shuffled mini-batches and the random draws (AllNC's views,
+# CoFInAI's dropout), and even in one full batch without draws the weighted sums round otherwise
+# in float32 than the repeated ones, which training carries above the check's relative tolerance
+# of 1e-7 or not depending on the CPU (DL2PA, CASE and CeCo differed by at most 8e-7, measured).
+# So the rows below that expect it to fail are not strict. Each estimator's
+# test_integer_weights_act_like_repeated_samples checks the property with a float32 tolerance.
+_MINI_BATCH = {
+    "check_sample_weight_equivalence_on_dense_data": (
+        "weights and repeated samples give other mini-batches, draws and float32 roundings; "
+        "test_integer_weights_act_like_repeated_samples checks it with a float32 tolerance"
+    ),
+}
+
 # One row per estimator: the instance the checks run on, its expected failures (each with the
 # reason) and whether they must fail. Each instance holds a check's data in one batch: torch's
 # float32 kernels for batches of other sizes can differ in the last bit, which is above the 1e-7
@@ -145,7 +159,7 @@ CHECKED = {
         DynamicPrototypeClassifier(
             hidden_dims=(16,), max_epochs=5, batch_size=256, lr=0.01, random_state=0
         ),
-        _ONE_ULP,
+        {**_ONE_ULP, **_MINI_BATCH},
         False,
     ),
     "AllNCClassifier": (
@@ -157,7 +171,7 @@ CHECKED = {
             lr=1e-2,
             random_state=0,
         ),  # fmt: skip
-        _ONE_ULP,
+        {**_ONE_ULP, **_MINI_BATCH},
         False,
     ),
     "CoFInAIRegressor": (
@@ -174,15 +188,15 @@ CHECKED = {
             lr_schedule=None,
             random_state=0,
         ),  # fmt: skip
-        _ONE_ULP,
+        {**_ONE_ULP, **_MINI_BATCH},
         False,
     ),
     "ClusterFBSeparator": (
         ClusterFBSeparator(
             n_clusters=4, hidden_dim=8, max_epochs=5, batch_size=64, lr=0.01, random_state=0
         ),
-        {},
-        True,
+        _MINI_BATCH,
+        False,
     ),
     "CeCoSegmenter": (
         CeCoSegmenter(
@@ -199,8 +213,9 @@ CHECKED = {
             # (unlabelled positions), so only one class is left.
             "check_classifiers_classes": "its binary labels are -1 and 1, and -1 is the default "
             "ignore_index; passes with ignore_index=None (test_checks_pass_without_ignore_index)",
+            **_MINI_BATCH,
         },
-        True,
+        False,
     ),
 }
 
@@ -397,6 +412,7 @@ CHANGES = {
         "feature_noise": 0.5,
         "feature_dropout": 0.0,
         "mean_momentum": 0.5,
+        "class_weight": "balanced",
     },
     "CoFInAIRegressor": {
         "n_grades": 4,
@@ -443,6 +459,7 @@ CHANGES = {
         "etf_scale": 2.0,
         "aux_loss": "dice",
         "ignore_index": 255,
+        "class_weight": "balanced",
     },
 }
 WARM_CHANGES = [(name, param) for name in CASES for param in {**_COMMON_CHANGES, **CHANGES[name]}]
