@@ -64,6 +64,7 @@ model.fit(X_train, y_train, X_val=X_val, y_val=y_val)
 if main_process:
     resumed = callbacks[0].resumed_from_
     print(f"resumed after epoch {resumed}" if resumed is not None else "trained from scratch")
-    print(f"{model.n_iter_} epochs; best validation loss {min(model.history_[:, 'valid_loss']):.4f}")
+    best = min(model.history_[:, "valid_loss"])
+    print(f"{model.n_iter_} epochs; best validation loss {best:.4f}")
     accuracy = balanced_accuracy_score(data.y_test, model.predict(data.X_test / 16))
     print(f"balanced accuracy on the test split: {accuracy:.3f}")

@@ -8,10 +8,10 @@ import numpy as np
 from scipy.special import softmax
 from sklearn.base import ClassifierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.class_weight import compute_class_weight
 
 from .._base import TorchEstimatorBase, check_hidden_dims, class_codes
 from .._training import to_numpy
+from .._weights import resolve_class_weight
 from ._head import AllNCHead
 from ._losses import AllNCLoss
 
@@ -502,30 +502,3 @@ class AllNCClassifier(ClassifierMixin, TorchEstimatorBase):
     def _read_fitted(self, head):
         self.classifier_weight_ = to_numpy(head.classifier.weight)
         self.classifier_bias_ = to_numpy(head.classifier.bias)
-
-
-def resolve_class_weight(class_weight, classes, codes, sample_weight=None):
-    """``class_weight`` as one weight per class of ``classes``, as scikit-learn reads it.
-
-    ``codes`` are the training samples' positions in ``classes``, ``sample_weight`` their
-    weights. "balanced" weighs class c by ``n / (n_classes * n_c)``, with ``n_c`` its total
-    sample weight (0 for a class whose samples all weigh 0); a dict must name classes of
-    ``classes``, and the classes it leaves out weigh 1.
-    """
-    if class_weight is None:
-        return np.ones(len(classes))
-    if class_weight == "balanced":
-        with np.errstate(divide="ignore"):
-            weights = compute_class_weight(
-                "balanced", classes=np.arange(len(classes)), y=codes, sample_weight=sample_weight
-            )
-        return np.where(np.isfinite(weights), weights, 0.0)
-    known = set(classes.tolist())
-    unknown = [key for key in class_weight if key not in known]
-    if unknown:
-        raise ValueError(
-            f"class_weight has keys {unknown[:5]} that are not classes seen in fit; its keys "
-            f"must be labels of classes_ (here {len(classes)} classes, e.g. "
-            f"{classes[:5].tolist()})."
-        )
-    return np.array([class_weight.get(label, 1.0) for label in classes.tolist()], dtype=float)

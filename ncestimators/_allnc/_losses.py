@@ -10,6 +10,12 @@ from torch import nn
 from torch.nn import functional as F
 
 from .._training import EpochSteps, sum_over_processes
+from .._weights import (
+    class_sums,
+    safe_denominator,
+    weighted_mean,
+    with_class_weight,
+)
 
 __all__ = []
 
@@ -96,7 +102,7 @@ class AllNCLoss(EpochSteps, nn.Module):
         with torch.no_grad():
             sums, counts = class_sums(features.detach(), targets, self.n_classes, weights)
             observed = sum_over_processes(counts) > 0
-            sums = sum_over_processes(sums) / _positive(counts.to(sums.dtype)).unsqueeze(1)
+            sums = sum_over_processes(sums) / safe_denominator(counts.to(sums.dtype)).unsqueeze(1)
             fresh = observed & ~seen
             memory[fresh] = sums[fresh]
             memory[observed] = torch.lerp(sums[observed], memory[observed], self.mean_momentum)
@@ -105,41 +111,6 @@ class AllNCLoss(EpochSteps, nn.Module):
             return None
         means = torch.where(present.unsqueeze(1), means, memory)
         return F.normalize(means - self.class_priors @ means, dim=1)
-
-
-def weighted_mean(values, weights=None):
-    """``values.mean()``, or ``sum(w * values) / sum(w)`` with ``weights`` broadcast to them.
-
-    A batch whose weights are all 0 has mean 0 (and zero gradients): its samples do not count.
-    """
-    if weights is None:
-        return values.mean()
-    weights = torch.broadcast_to(weights, values.shape)
-    return (weights * values).sum() / _positive(weights.sum())
-
-
-def weighted_cross_entropy(logits, target, weights=None):
-    """``F.cross_entropy``'s mean over the rows, weighted by ``weights`` (one per row) if given."""
-    if weights is None:
-        return F.cross_entropy(logits, target)
-    return weighted_mean(F.cross_entropy(logits, target, reduction="none"), weights)
-
-
-def with_class_weight(weights, class_weight, target):
-    """Weights of a cross-entropy's rows: ``weights`` times ``class_weight[target]``.
-
-    Either may be None (all ones); None when both are.
-    """
-    if class_weight is None:
-        return weights
-    if weights is None:
-        return class_weight[target]
-    return weights * class_weight[target]
-
-
-def _positive(denominator):
-    """``denominator`` with zeros raised to the smallest normal float, so that 0 / 0 is 0."""
-    return denominator.clamp(min=torch.finfo(denominator.dtype).tiny)
 
 
 def hycon_loss(h1, h2, z1, z2, target, n_classes, weights=None):
@@ -178,18 +149,6 @@ def p2p_loss(vectors):
     return squared_gap / n**2
 
 
-def class_sums(features, target, n_classes, weights=None):
-    """Per-class sums of ``features`` and per-class sample counts.
-
-    With ``weights`` (one per sample), the weighted sums and the classes' total weights.
-    """
-    if weights is not None:
-        features = features * weights.unsqueeze(1).to(features.dtype)
-    sums = torch.zeros(n_classes, features.shape[1], dtype=features.dtype, device=features.device)
-    counts = torch.bincount(target, weights=weights, minlength=n_classes)
-    return sums.index_add(0, target, features), counts
-
-
 def batch_class_means(features, target, n_classes, weights=None):
     """Per-class means of ``features`` (zero for absent classes) and the mask of present ones.
 
@@ -197,7 +156,7 @@ def batch_class_means(features, target, n_classes, weights=None):
     absent.
     """
     sums, counts = class_sums(features, target, n_classes, weights)
-    means = sums / _positive(counts.to(features.dtype)).unsqueeze(1)
+    means = sums / safe_denominator(counts.to(features.dtype)).unsqueeze(1)
     return means, counts > 0
 
 

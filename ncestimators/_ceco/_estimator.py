@@ -11,10 +11,10 @@ from sklearn.base import ClassifierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
-from .._allnc._estimator import resolve_class_weight
 from .._base import TorchEstimatorBase, check_hidden_dims, class_codes
 from .._inputs import IGNORED, PositionDataset, encode_classes
 from .._training import mlp
+from .._weights import resolve_class_weight
 from ..geometry import simplex_etf
 from ..metrics import iou_per_class, mean_iou
 from ._head import BiasFreeLinear, CeCoHead, random_unit_rows

@@ -6,8 +6,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .._allnc._losses import class_sums, weighted_cross_entropy, with_class_weight
 from .._inputs import IGNORED
+from .._weights import class_sums, weighted_cross_entropy, with_class_weight
 
 
 class CeCoLoss(nn.Module):

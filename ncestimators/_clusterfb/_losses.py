@@ -8,8 +8,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .._allnc._losses import weighted_mean
 from .._training import sum_over_processes
+from .._weights import weighted_mean
 from ..ot import sinkhorn
 
 __all__ = []

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .._allnc._losses import weighted_cross_entropy, weighted_mean
+from .._weights import weighted_cross_entropy, weighted_mean
 
 __all__ = []
 
