@@ -109,7 +109,9 @@ class CeCoSegmenter(ClassifierMixin, TorchEstimatorBase):
         0 is silent; 1 shows a progress bar and the epoch table.
 
     callbacks : list of skorch callbacks, default=None
-        Extra callbacks for the training loop.
+        Extra callbacks for the training loop (loggers such as skorch's ``TensorBoard``), used
+        as given: the fit runs these objects, not copies (``clone`` copies them). With a
+        :class:`~ncestimators.callbacks.TrainingCheckpoint`, a killed fit resumes.
 
     validation_fraction : float, default=None
         Fraction of the training images held out to pick the epoch with the lowest validation
