@@ -347,8 +347,9 @@ def test_snippet_labels_satisfy_the_equipartition_marginals(n_snippets, n_cluste
     cosines = torch.rand(n_snippets, n_clusters, generator=generator, dtype=torch.float64)
     attention = torch.rand(n_snippets, generator=generator, dtype=torch.float64)
     foreground = torch.rand(n_clusters, generator=generator, dtype=torch.float64)
+    # A narrow prior slows Sinkhorn down: 500 iterations left 1.1e-3 on 8 snippets.
     labels = snippet_labels(
-        cosines, attention, foreground, prior_sigma=sigma, labeling="ot", n_iter=500
+        cosines, attention, foreground, prior_sigma=sigma, labeling="ot", n_iter=5000
     )
     np.testing.assert_allclose(labels.sum(dim=1), 1, atol=1e-10)
     np.testing.assert_allclose(labels.sum(dim=0), n_snippets / n_clusters, rtol=1e-3)
