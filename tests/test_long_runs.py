@@ -38,9 +38,7 @@ def _free_port():
         return probe.getsockname()[1]
 
 
-@pytest.mark.parametrize(
-    ("case", "n_processes"), [("dl2pa", 1), ("cofinai", 1), ("allnc", 1), ("allnc", 2)]
-)
+@pytest.mark.parametrize(("case", "n_processes"), [("dl2pa", 1), ("cofinai", 1), ("allnc", 2)])
 def test_a_killed_fit_resumes_in_a_new_process_to_the_same_weights(tmp_path, case, n_processes):
     killed = _run_worker(case, "kill", tmp_path, n_processes)
     if n_processes == 1:
