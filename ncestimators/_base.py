@@ -251,12 +251,20 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
 
         ``method`` names the head's method to call (e.g. "embed"); ``check_input=False`` takes
         X already validated by :meth:`_validated_input`; ``reduce`` is applied to each batch's
-        outputs (see :meth:`_forward_batches`).
+        outputs (see :meth:`_forward_batches`). Each batch's outputs are copied into result
+        tensors allocated once, so that nothing of a batch outlives it.
         """
-        batches = self._forward_batches(X, method=method, check_input=check_input, reduce=reduce)
-        if isinstance(batches[0], tuple):
-            return tuple(torch.cat(parts) for parts in zip(*batches, strict=True))
-        return torch.cat(batches)
+        results = []
+
+        def write(outputs, start, n_samples):
+            parts = outputs if isinstance(outputs, tuple) else (outputs,)
+            if not results:
+                results.extend(part.new_empty((n_samples, *part.shape[1:])) for part in parts)
+            for result, part in zip(results, parts, strict=True):
+                result[start : start + len(part)] = part
+
+        tuples = self._run_batches(X, method, check_input, reduce, write)
+        return tuple(results) if tuples else results[0]
 
     def _forward_batches(self, X, *, method="forward", check_input=True, reduce=None):
         """The head's eval-mode outputs batch by batch, a list, for outputs of ragged shape.
@@ -264,20 +272,34 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
         ``reduce`` maps each batch's outputs to what is kept of them (e.g. their arg-max), so
         that the full outputs of all of X never sit in memory together.
         """
+        batches = []
+        self._run_batches(X, method, check_input, reduce, lambda part, *_: batches.append(part))
+        return batches
+
+    def _run_batches(self, X, method, check_input, reduce, consume):
+        """Run the head's ``method`` in eval mode on X batch by batch; whether it gives tuples.
+
+        ``consume(outputs, start, n_samples)`` gets each batch's outputs (reduced, on the CPU),
+        the position of the batch's first sample and the number of samples in X.
+        """
         if check_input:
             X = self._validated_input(X)
         net, network = self.net_, self.net_.module_
         device = net.accelerator.device if isinstance(net, AcceleratedNet) else net.device
+        dataset = net.get_dataset(self._dataset(X))
         # Every process predicts all of X: NeuralNet's own iterator, not one the accelerator
         # would shard between processes.
-        batches = NeuralNet.get_iterator(net, net.get_dataset(self._dataset(X)), training=False)
+        batches = NeuralNet.get_iterator(net, dataset, training=False)
         network.eval()
         reduce = reduce or (lambda outputs: outputs)
+        start = 0
         with torch.inference_mode():
-            return [
-                reduce(to_cpu(network.run(method, to_device(unpack_data(batch)[0], device))))
-                for batch in batches
-            ]
+            for batch in batches:
+                inputs = to_device(unpack_data(batch)[0], device)
+                outputs = reduce(to_cpu(network.run(method, inputs)))
+                consume(outputs, start, len(dataset))
+                start += len(outputs[0] if isinstance(outputs, tuple) else outputs)
+        return isinstance(outputs, tuple)
 
     def _validated_input(self, X):
         """X validated for prediction by a fitted estimator."""

@@ -232,6 +232,30 @@ def _check_padding_of(X, *, first):
         raise ValueError("X contains infinity; replace or drop those values.")
 
 
+class BatchBuffer:
+    """Rows of arrays gathered into one buffer that every batch reuses.
+
+    A new array of a few MiB per batch, freed at varying times, fragments the C heap until it
+    holds several times what is live: glibc raises its mmap threshold after the first large
+    free, and such arrays then come from the heap and stay there. A gathered batch is valid
+    until the next one is gathered, which is how the loaders use batches.
+    """
+
+    def __init__(self):
+        self._array = None
+
+    def gather(self, data, indices):
+        """``data[indices]`` (an index array) in the buffer, grown to the largest batch."""
+        shape = (len(indices), *data.shape[1:])
+        array = self._array
+        if array is None or len(array) < len(indices) or array.shape[1:] != shape[1:]:
+            array = self._array = np.empty(shape, dtype=data.dtype)
+        elif array.dtype != data.dtype:
+            array = self._array = np.empty(array.shape, dtype=data.dtype)
+        # mode="clip": the indices are valid, and the default mode gathers through a temporary.
+        return np.take(data, indices, axis=0, out=array[: len(indices)], mode="clip")
+
+
 class Positions:
     """Validated per-position features: n images (or clouds) of positions with D features each.
 
@@ -246,6 +270,7 @@ class Positions:
         self.spatial_shape = spatial_shape
         self.lengths = lengths
         self.n_positions = int(lengths.max())
+        self._batches = BatchBuffer()
 
     def __len__(self):
         return len(self.lengths)
@@ -258,8 +283,8 @@ class Positions:
             for row, cloud in zip(padded, clouds, strict=True):
                 row[: len(cloud)] = as_float32(cloud)
             return padded
-        # Fancy indexing copies just these images, also out of a memory map.
-        images = as_float32(self.data[indices])
+        # Just these images, also out of a memory map, into the buffer the batches reuse.
+        images = as_float32(self._batches.gather(self.data, np.asarray(indices)))
         return images.reshape(len(indices), self.n_positions, images.shape[-1])
 
     def flatten_labels(self, y):

@@ -23,6 +23,7 @@ from torch.utils.data import (
     default_convert,
 )
 
+from ._inputs import BatchBuffer
 from .exceptions import DeviceWarning
 
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
@@ -324,11 +325,21 @@ class ArrayDataset(Dataset):
     skorch turns an index array into a list and hands it to scikit-learn's generic indexing,
     which checks the type of every element: with a small head that costs as much as the
     training step itself.
+
+    A batch of inputs (an index array) is gathered into a :class:`BatchBuffer`.
     """
+
+    def __init__(self, X, y=None, length=None):
+        super().__init__(X, y, length=length)
+        self._inputs = BatchBuffer()
 
     def __getitem__(self, i):
         if isinstance(self.X, np.ndarray) and isinstance(self.y, np.ndarray | None):
-            return self.transform(self.X[i], None if self.y is None else self.y[i])
+            if isinstance(i, np.ndarray):
+                inputs = self._inputs.gather(self.X, i)
+            else:
+                inputs = self.X[i]
+            return self.transform(inputs, None if self.y is None else self.y[i])
         return super().__getitem__(i)
 
 

@@ -8,7 +8,13 @@ import pytest
 import torch
 from sklearn.base import BaseEstimator
 
-from ncestimators._inputs import check_features, check_positions, check_sequences, encode_classes
+from ncestimators._inputs import (
+    BatchBuffer,
+    check_features,
+    check_positions,
+    check_sequences,
+    encode_classes,
+)
 
 
 class _Sequences(BaseEstimator):
@@ -88,3 +94,19 @@ def test_an_empty_y_is_a_value_error_not_an_index_error():
     # Found by tests/test_fuzz.py: sklearn's target typing failed with an IndexError on it.
     with pytest.raises(ValueError, match="y is empty"):
         encode_classes(_Sequences(), np.array([], dtype=bool))
+
+
+def test_batches_are_gathered_into_one_reused_buffer(tmp_path):
+    data = np.lib.format.open_memmap(tmp_path / "X.npy", mode="w+", dtype=np.float32, shape=(50, 3))
+    data[:] = np.arange(150, dtype=np.float32).reshape(50, 3)
+    buffer = BatchBuffer()
+    first = buffer.gather(data, np.array([4, 0, 49]))
+    np.testing.assert_array_equal(first, data[[4, 0, 49]])
+    second = buffer.gather(data, np.array([7, 8]))
+    np.testing.assert_array_equal(second, data[[7, 8]])
+    assert np.shares_memory(first, second)  # no new array per batch
+    larger = buffer.gather(data, np.arange(10))
+    np.testing.assert_array_equal(larger, data[:10])
+    assert not np.shares_memory(larger, first)  # grown once for the larger batch
+    doubles = buffer.gather(data.astype(np.float64), np.array([1]))
+    assert doubles.dtype == np.float64 and doubles[0, 2] == 5.0
