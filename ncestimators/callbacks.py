@@ -14,7 +14,7 @@ from skorch.history import History
 
 from ._training import interrupted, unwrap_module
 
-__all__ = ["TrainingCheckpoint", "save_atomically"]
+__all__ = ["TrainingCheckpoint"]
 
 _FILE_NAME = "training_state.pt"
 _FORMAT = 1
@@ -175,12 +175,12 @@ class TrainingCheckpoint(Callback):
                 "rng": rng,
             }
             Path(self.dirname).mkdir(parents=True, exist_ok=True)
-            save_atomically(state, self.path)
+            _save_atomically(state, self.path)
         # No process reads the checkpoint (in a next fit) before it is complete.
         _wait_for_every_process()
 
 
-def save_atomically(obj, path):
+def _save_atomically(obj, path):
     """``torch.save`` to ``path`` through a temporary file that replaces it when complete.
 
     A process killed while writing leaves the previous file whole (and at most a temporary

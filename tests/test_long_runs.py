@@ -13,7 +13,7 @@ import torch
 from skorch.callbacks import Callback
 
 from ncestimators import DynamicPrototypeClassifier
-from ncestimators.callbacks import TrainingCheckpoint, save_atomically
+from ncestimators.callbacks import TrainingCheckpoint, _save_atomically
 from ncestimators.datasets import make_superclass_features
 
 WORKER = Path(__file__).with_name("_resume_worker.py")
@@ -146,7 +146,7 @@ def test_a_kill_while_writing_leaves_the_previous_checkpoint_readable(tmp_path, 
 
     monkeypatch.setattr("ncestimators.callbacks.torch.save", torn_write)
     with pytest.raises(KeyboardInterrupt):
-        save_atomically({"format": 1}, tmp_path / "training_state.pt")
+        _save_atomically({"format": 1}, tmp_path / "training_state.pt")
     assert (tmp_path / "training_state.pt").read_bytes() == before
     assert torch.load(tmp_path / "training_state.pt", weights_only=True)["finished"]
     assert [path.name for path in tmp_path.iterdir()] == ["training_state.pt"]
