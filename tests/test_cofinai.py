@@ -339,13 +339,23 @@ def test_attention_overlap_vanishes_for_queries_on_disjoint_clips():
 
 def _attention_shares(model, X, procedures):
     """(P, P) mean share of each query's attention on the clips of each true procedure."""
-    batches = model._forward_batches(X, method="procedure_attention")
-    weights = [video.numpy() for batch in batches for video in batch]
+    weights = model.procedure_attention(X)
     shares = sum(
-        video[:, : len(procedure)] @ np.eye(len(video))[procedure]
+        video @ np.eye(len(video))[procedure]
         for video, procedure in zip(weights, procedures, strict=True)
     )
     return shares / len(weights)
+
+
+def test_procedure_attention_covers_each_videos_real_clips(videos):
+    X, y = videos
+    model = CoFInAIRegressor(**FAST, random_state=0).fit(X, y)
+    attention = model.procedure_attention(X)
+    assert [a.shape for a in attention] == [(model.n_procedures, len(x)) for x in X]
+    for rows in attention:
+        np.testing.assert_allclose(rows.sum(axis=1), 1, rtol=1e-5)
+    with pytest.raises(ValueError, match="temporal_fusion=False"):
+        model.set_params(temporal_fusion=False).fit(X, y).procedure_attention(X)
 
 
 @pytest.mark.slow

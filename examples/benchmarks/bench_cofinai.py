@@ -111,15 +111,11 @@ def synthetic(seeds):
 
 
 def procedure_attention(seed, **params):
-    """Share of each TFM query's attention on the clips of each true procedure (test videos).
-
-    Reads the fitted head's internals: a diagnostic, not an API.
-    """
+    """Share of each TFM query's attention on the clips of each true procedure (test videos)."""
     X, y, procedures, _ = make_aqa_sequences(n_videos=300, return_procedures=True,
                                              random_state=seed)  # fmt: skip
     model = CoFInAIRegressor(**params, random_state=seed).fit(X[:200], y[:200])
-    batches = model._forward_batches(X[200:], method="procedure_attention")
-    weights = [video_weights.numpy() for batch in batches for video_weights in batch]
+    weights = model.procedure_attention(X[200:])
     n_procedures = weights[0].shape[0]
     shares = np.zeros((n_procedures, n_procedures))
     for video_weights, procedure in zip(weights, procedures[200:], strict=True):

@@ -537,6 +537,36 @@ class CoFInAIRegressor(RegressorMixin, TorchEstimatorBase):
         """
         return srcc(y, self.predict(X))
 
+    def procedure_attention(self, X):
+        """Attention of each TFM procedure query over each video's clips.
+
+        What TFM fuses (Eq. 5-7): query p's softmax weights over the clips, which say which
+        clips it reads as procedure p. Useful to check that the queries attend to different
+        procedures (``lambda_diversity``) rather than alike.
+
+        Parameters
+        ----------
+        X : list of array-like of shape (T_i, n_features), array-like of shape \
+                (n_videos, T, n_features) or (n_videos, n_features)
+            Clip features of each video, in any form ``fit`` accepts.
+
+        Returns
+        -------
+        attention : list of ndarray of shape (n_procedures, T_i)
+            One array per video, one row per query over the video's real clips; rows sum
+            to 1.
+        """
+        X = self._validated_input(X)
+        if not self.temporal_fusion:
+            raise ValueError(
+                "procedure_attention reads TFM's queries, but this model was fitted with "
+                "temporal_fusion=False; refit with temporal_fusion=True."
+            )
+        lengths = (~np.isnan(X.reshape(*X.shape[:2], -1)[..., 0])).sum(axis=1)
+        batches = self._forward_batches(X, method="procedure_attention", check_input=False)
+        weights = (video for batch in batches for video in batch.numpy())
+        return [video[:, :length] for video, length in zip(weights, lengths, strict=True)]
+
     def _scores_and_grades(self, X):
         """Scores, grade and sub-grade probabilities of X, as float64 arrays."""
         unit_scores, grade_proba, subgrade_proba = to_numpy(self._forward(X)[:3])
