@@ -20,18 +20,13 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
+from ncestimators._inputs import BatchBuffer
 from ncestimators._training import BatchLoader, draw_seed, resolve_device, seeded
 
 from ._backbones import build_backbone, drop_unused
-from ._media import (
-    check_image_array,
-    check_videos,
-    clip_frames,
-    clip_starts,
-    decode_image,
-    is_image_collection,
-)
+from ._media import check_image_array, decode_image, is_image_collection
 from ._stems import POOLS, ClipStem, ImageStem
+from ._video import VideoFile, check_frame_shapes, clip_starts, open_videos, prepare_clip
 
 __all__ = ["BackboneFeatures", "ClipFeatures", "DenseFeatures"]
 
@@ -119,8 +114,15 @@ class _FeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
                 dataset, batch_size=self.batch_size, collate_fn=_stack, **loader_options
             )
         batches = tqdm(loader, disable=not self.verbose, desc=type(self).__name__, unit="batch")
-        outputs = [self._run(batch, dataset.resized) for batch in batches]
-        return self._arrange(outputs, dataset)
+        features, start = None, 0
+        for batch in batches:
+            outputs = self._run(batch, dataset.resized)
+            if features is None:  # allocated once: nothing of a batch outlives it
+                features = np.empty((len(dataset), *outputs.shape[1:]), np.float32)
+            _check_output_shape(outputs, features)
+            features[start : start + len(outputs)] = outputs
+            start += len(outputs)
+        return self._arrange(features, dataset)
 
     def _run(self, batch, resized=False):
         """Stem outputs of one batch of stem inputs, as a float32 array."""
@@ -143,9 +145,9 @@ class _FeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
             return None
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
 
-    def _arrange(self, outputs, dataset):
-        """The transform's output from the list of the batches' outputs."""
-        return np.concatenate(outputs)
+    def _arrange(self, features, dataset):
+        """The transform's output from the features of all items of the dataset."""
+        return features
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -383,16 +385,6 @@ class DenseFeatures(_FeatureExtractor, auto_wrap_output_keys=None):
     def _run(self, batch, resized=False):
         return np.moveaxis(super()._run(batch, resized), 1, -1)  # (B, D, h, w) -> (B, h, w, D)
 
-    def _arrange(self, outputs, dataset):
-        grids = sorted({maps.shape[1:3] for maps in outputs})
-        if len(grids) > 1:  # image files of different sizes, kept by preprocessing without resize
-            raise ValueError(
-                f"The images give feature maps of {len(grids)} different sizes (e.g. "
-                f"{grids[:3]}), which make no (n, h, w, D) array; resize the images to one "
-                "size, or use weights whose preprocessing resizes them."
-            )
-        return np.concatenate(outputs)
-
 
 class ClipFeatures(_FeatureExtractor, auto_wrap_output_keys=None):
     """Per-clip features of videos with a video backbone: sequences for the sequence heads.
@@ -507,10 +499,23 @@ class ClipFeatures(_FeatureExtractor, auto_wrap_output_keys=None):
         return ClipStem(backbone, preprocessing, pool=self.pool)
 
     def _dataset(self, X):
-        return _Clips(check_videos(X), self.clip_len, self.stride or self.clip_len)
+        return _Clips(
+            open_videos(X), self.clip_len, self.stride or self.clip_len, self.stem_.preprocess
+        )
 
-    def _arrange(self, outputs, dataset):
-        return np.split(np.concatenate(outputs), np.cumsum(dataset.counts)[:-1])
+    def _arrange(self, features, dataset):
+        return np.split(features, np.cumsum(dataset.counts)[:-1])
+
+
+def _check_output_shape(outputs, features):
+    """Raise a ValueError if a batch's features differ in shape from the first batch's."""
+    if outputs.shape[1:] != features.shape[1:]:
+        # image files of different sizes, kept by a preprocessing without resize
+        raise ValueError(
+            f"The images give feature maps of different sizes ({features.shape[1:3]} and "
+            f"{outputs.shape[1:3]}), which make no (n, h, w, D) array; resize the images to "
+            "one size, or use weights whose preprocessing resizes them."
+        )
 
 
 def image_dataset(X, preprocess):
@@ -537,12 +542,14 @@ class _ImageArray(Dataset):
     def __init__(self, images, channels_last):
         self.images = images
         self.channels_last = channels_last
+        self._batches = BatchBuffer()
 
     def __len__(self):
         return len(self.images)
 
     def __getitem__(self, indices):
-        batch = torch.from_numpy(self.images[indices])  # fancy indexing copies, also from memmaps
+        # Just these images, also out of a memory map, into the buffer the batches reuse.
+        batch = torch.from_numpy(self._batches.gather(self.images, np.asarray(indices)))
         return batch.permute(0, 3, 1, 2) if self.channels_last else batch
 
 
@@ -563,14 +570,22 @@ class _ImageFiles(Dataset):
 
 
 class _Clips(Dataset):
-    """The clips of all videos, video by video: ``(clip_len, H, W, C)`` tensors."""
+    """The clips of all videos, video by video: ``(clip_len, H, W, C)`` tensors.
 
-    resized = False
+    Clips of frame arrays are cut as they are, and the stem resizes them batch by batch on
+    its device. When there are video files, every clip is decoded on its own and resized at
+    once (``resized``), so that no more than one clip's frames at the decoded size are in
+    memory, and files of different sizes make clips of one size.
+    """
 
-    def __init__(self, videos, clip_len, stride):
+    def __init__(self, videos, clip_len, stride, preprocess):
         self.videos = videos
         self.clip_len = clip_len
-        starts = [clip_starts(len(video), clip_len, stride) for video in videos]
+        self.preprocess = preprocess
+        self.resized = any(isinstance(video, VideoFile) for video in videos)
+        if not self.resized:
+            check_frame_shapes(videos)
+        starts = [clip_starts(video.n_frames, clip_len, stride) for video in videos]
         self.counts = [len(video_starts) for video_starts in starts]
         self.index = [
             (video, start) for video, video_starts in enumerate(starts) for start in video_starts
@@ -581,7 +596,11 @@ class _Clips(Dataset):
 
     def __getitem__(self, index):
         video, start = self.index[index]
-        return torch.from_numpy(np.array(clip_frames(self.videos[video], start, self.clip_len)))
+        clip = torch.from_numpy(self.videos[video].clip(start, self.clip_len))
+        if not self.resized:
+            return clip
+        with torch.inference_mode():
+            return prepare_clip(self.preprocess, clip)
 
 
 def _stack(items):

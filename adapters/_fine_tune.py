@@ -2,6 +2,7 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+import functools
 import os
 from numbers import Integral, Real
 
@@ -16,17 +17,11 @@ from torch import nn
 from ncestimators._inputs import Positions
 from ncestimators._training import seeded
 
-from ._backbones import build_backbone, drop_unused
+from ._backbones import Preprocess, build_backbone, drop_unused
 from ._labels import downsample_labels, upsample_labels
-from ._media import (
-    check_image_array,
-    check_videos,
-    clip_frames,
-    clip_starts,
-    decode_images,
-    is_image_collection,
-)
+from ._media import check_image_array, decode_images, is_image_collection
 from ._stems import POOLS, ClipStem, ImageStem, SequenceStem, StandardAugment
+from ._video import ClipSequences, open_videos, prepare_clip
 
 __all__ = ["FineTune"]
 
@@ -352,7 +347,7 @@ class BackboneStem:
     def validate(self, estimator, X, *, reset):
         """Raw input as the network reads it; with ``reset``, set the head's feature count."""
         if self.kind == "sequences":
-            inputs = self._clip_sequences(X)
+            inputs = self._clip_sequences(X, reset=reset)
         else:
             inputs = self.images(X, reset=reset)
         if reset:
@@ -399,7 +394,7 @@ class BackboneStem:
 
     def _probe(self, estimator, inputs):
         """Learn the backbone's feature dimension (and feature grid) from one input."""
-        first = inputs[:1, :1] if self.kind == "sequences" else inputs[:1]
+        first = inputs.batch([0])[:, :1] if self.kind == "sequences" else inputs[:1]
         # The cut of every build runs the backbone in training mode on two inputs of this
         # shape: batch normalisation cannot train on one value per channel.
         self.example = ((2, *first.shape[1:]), first.dtype)
@@ -455,19 +450,25 @@ class BackboneStem:
             )
         return size
 
-    def _clip_sequences(self, X):
-        """Videos as a NaN-padded ``(n, n_clips, clip_len, H, W, C)`` float32 array."""
-        videos = check_videos(X)
-        starts = [clip_starts(len(video), self.clip_len, self.stride) for video in videos]
-        frame_shape = videos[0].shape[1:]
-        sequences = np.full(
-            (len(videos), max(map(len, starts)), self.clip_len, *frame_shape), np.nan, np.float32
-        )
-        for row, (video, video_starts) in enumerate(zip(videos, starts, strict=True)):
-            scale = 255.0 if video.dtype == np.uint8 else 1.0
-            for column, start in enumerate(video_starts):
-                sequences[row, column] = clip_frames(video, start, self.clip_len) / scale
-        return sequences
+    def _clip_sequences(self, X, *, reset):
+        """Videos as :class:`ClipSequences`: clips cut, decoded and resized batch by batch.
+
+        The clips are resized and cropped as the backbone's weights want when they are cut, so
+        that a batch holds clips at the backbone's input size, whatever the size of the
+        videos. With ``reset``, the preprocessing is read from the backbone.
+        """
+        if reset:
+            settings = self.settings
+            with seeded(0):  # built to read its preprocessing, without touching random states
+                _, preprocessing = build_backbone(
+                    settings["backbone"], settings["weights"], layer=settings["layer"],
+                    video=True,
+                )  # fmt: skip
+            self.clip_preprocess = Preprocess(preprocessing)
+        return ClipSequences(
+            open_videos(X), self.clip_len, self.stride,
+            functools.partial(prepare_clip, self.clip_preprocess),
+        )  # fmt: skip
 
 
 _AUGMENTATIONS = {"standard": StandardAugment, "shift": lambda: StandardAugment(flip=False)}

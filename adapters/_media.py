@@ -1,8 +1,7 @@
-"""Reading images and videos: arrays in either channel layout, PIL images, files, videos."""
+"""Reading images: arrays in either channel layout, PIL images and image files."""
 
 # SPDX-License-Identifier: BSD-3-Clause
 
-import importlib.util
 import os
 
 import numpy as np
@@ -137,85 +136,6 @@ def resize_to(image, size):
     left = (resized.shape[-1] - size[1]) // 2
     cropped = resized[0, :, top : top + size[0], left : left + size[1]]
     return cropped.round().clamp(0, 255).to(torch.uint8).permute(1, 2, 0).numpy()
-
-
-def check_videos(X):
-    """Videos as a list of ``(F, H, W, C)`` uint8 or [0, 1] float arrays.
-
-    Accepts a list, tuple, 1-D object array or Series of frame arrays, or of video files (read
-    with torchcodec or PyAV, whichever is installed); a 5-D array or tensor is a batch of
-    videos of one length.
-    """
-    if torch.is_tensor(X):
-        X = _as_array(X, "X")
-    if isinstance(X, np.ndarray) and X.dtype != object and X.ndim == 5:
-        items = list(X)
-    elif isinstance(X, list | tuple | pd.Series) or (
-        isinstance(X, np.ndarray) and X.dtype == object and X.ndim == 1
-    ):
-        items = list(X)
-    else:
-        shape = f" of shape {X.shape}" if isinstance(X, np.ndarray) else ""
-        raise ValueError(
-            "Videos must be a list of (n_frames, H, W, 3) frame arrays or of video file paths "
-            f"(one video too: [frames]), got {type(X).__name__}{shape}."
-        )
-    if not items:
-        raise ValueError("X holds no videos.")
-    videos = []
-    for index, item in enumerate(items):
-        frames = read_video(item, index) if _is_path(item) else item
-        frames, channels_last = check_image_array(frames, name=f"Video {index}", unit="frame")
-        if not channels_last:
-            raise ValueError(
-                f"Video {index} has shape {frames.shape}; pass its frames as (n_frames, H, W, C)."
-            )
-        videos.append(frames)
-    frame_shapes = {video.shape[1:] for video in videos}
-    if len(frame_shapes) > 1:
-        raise ValueError(
-            f"The videos have frames of {len(frame_shapes)} different sizes "
-            f"({sorted(frame_shapes)[:3]}); resize them to one size first."
-        )
-    return videos
-
-
-def read_video(path, index=0):
-    """The frames of a video file as an ``(F, H, W, 3)`` uint8 array."""
-    if not os.path.isfile(path):
-        raise ValueError(f"Video {index}: the file {str(path)!r} does not exist.")
-    if importlib.util.find_spec("torchcodec") is not None:
-        from torchcodec.decoders import VideoDecoder
-
-        return VideoDecoder(str(path))[:].permute(0, 2, 3, 1).numpy()
-    if importlib.util.find_spec("av") is not None:
-        import av
-
-        with av.open(str(path)) as container:
-            return np.stack(
-                [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
-            )
-    raise ValueError(
-        f"Reading the video file {str(path)!r} needs a decoder: pip install torchcodec (or av). "
-        "Or pass the frames as (n_frames, H, W, 3) arrays."
-    )
-
-
-def clip_starts(n_frames, clip_len, stride):
-    """Start frames of the clips of a video: every ``stride`` frames, the last clip complete.
-
-    A video shorter than one clip gives one clip (its frames repeat the last one up to
-    ``clip_len``).
-    """
-    if n_frames <= clip_len:
-        return np.array([0])
-    return np.arange(0, n_frames - clip_len + 1, stride)
-
-
-def clip_frames(video, start, clip_len):
-    """``clip_len`` frames from ``start``, the last frame repeated past the end of the video."""
-    positions = np.minimum(np.arange(start, start + clip_len), len(video) - 1)
-    return video[positions]
 
 
 def _is_path(item):

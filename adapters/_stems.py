@@ -122,7 +122,8 @@ class SequenceStem(nn.Module):
     """NaN-padded clip sequences ``(B, T, L, H, W, C)`` to ``(B, T, D)`` feature sequences.
 
     Only the real clips go through the clip stem; padding clips become NaN feature rows,
-    the padding the sequence heads read.
+    the padding the sequence heads read. The clips come resized and cropped to the clip
+    stem's input size, as ``FineTune`` cuts them (see ``ClipSequences``).
     """
 
     def __init__(self, clip_stem):
@@ -135,7 +136,7 @@ class SequenceStem(nn.Module):
 
     def forward(self, sequences):
         real = ~torch.isnan(sequences.flatten(2)[..., 0])
-        features = self.clip_stem(sequences[real])
+        features = self.clip_stem(sequences[real], resized=True)
         padded = features.new_full((*real.shape, features.shape[-1]), float("nan"))
         return padded.index_put((*real.nonzero(as_tuple=True),), features)
 

@@ -22,7 +22,14 @@ from skorch.dataset import unpack_data
 from skorch.helper import predefined_split
 from skorch.utils import to_device
 
-from ._inputs import check_features, check_positions, check_sequences, encode_classes
+from ._inputs import (
+    BatchSource,
+    SourceDataset,
+    check_features,
+    check_positions,
+    check_sequences,
+    encode_classes,
+)
 from ._training import (
     OPTIMIZERS,
     AcceleratedNet,
@@ -89,8 +96,10 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
     ``_build_module(n_features)``    The torch head for ``n_features`` input features.
     ``_build_criterion()``           The loss, ``criterion(head_outputs, target)``.
     ``_read_fitted(head)``           Set fitted attributes from the trained head (nothing).
-    ``_dataset(X, y=None)``          What the net iterates over for validated X (X itself);
-                                     a torch Dataset of ``(inputs, target)`` pairs, or X.
+    ``_dataset(X, y=None)``          What the net iterates over for validated X (X itself):
+                                     a torch Dataset of ``(inputs, target)`` pairs, an array,
+                                     or a :class:`~ncestimators._inputs.BatchSource` (which
+                                     a stem's validation may also return).
     ``_training_callbacks()``        skorch callbacks that are part of the method's training
                                      recipe, such as a learning-rate schedule (none).
     ===============================  ===========================================================
@@ -286,7 +295,7 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
             X = self._validated_input(X)
         net, network = self.net_, self.net_.module_
         device = net.accelerator.device if isinstance(net, AcceleratedNet) else net.device
-        dataset = net.get_dataset(self._dataset(X))
+        dataset = self._torch_dataset(X)
         # Every process predicts all of X: NeuralNet's own iterator, not one the accelerator
         # would shard between processes.
         batches = NeuralNet.get_iterator(net, dataset, training=False)
@@ -317,10 +326,10 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
         previous = self._net_to_continue(signature)
         # A failed fit must not leave an earlier net looking like the fitted model.
         self.__dict__.pop("net_", None)
-        data = self._training_dataset(X, y)
+        data = self._torch_dataset(X, y)
         if sample_weight is not None:
             data = WeightedDataset(data, sample_weight)
-        valid_data = None if validation is None else self._training_dataset(*validation)
+        valid_data = None if validation is None else self._torch_dataset(*validation)
         with seeded(seed):
             net = self._make_net(device, seed, valid_data).initialize()
             if previous is not None:
@@ -384,11 +393,14 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
             "the targets": joblib.hash(y),
         }
 
-    def _training_dataset(self, X, y):
-        """The torch Dataset of ``(inputs, target)`` pairs the net trains or validates on."""
+    def _torch_dataset(self, X, y=None):
+        """The torch Dataset of ``(inputs, target)`` pairs the net trains, validates or
+        predicts on (targets are placeholders without ``y``)."""
         dataset = self._dataset(X, y)
         if isinstance(dataset, torch.utils.data.Dataset):
             return dataset
+        if isinstance(dataset, BatchSource):
+            return SourceDataset(dataset, y)
         return ArrayDataset(dataset, y)
 
     def _make_net(self, device, seed, valid_data=None):

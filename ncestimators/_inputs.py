@@ -16,6 +16,8 @@ says what to fix.
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+from typing import Protocol, runtime_checkable
+
 import numpy as np
 import pandas as pd
 import torch
@@ -354,30 +356,58 @@ def _as_label_list(y):
     return None
 
 
-class PositionDataset(Dataset):
-    """Batches of images as ``(features (B, P, D) float32, targets (B, P) int64)`` arrays.
+@runtime_checkable
+class BatchSource(Protocol):
+    """Validated input that makes its own batches, such as :class:`Positions`.
 
-    Indexed with an array of image indices per batch (the base's ``BatchLoader``), so that only
-    the images of the current batch are read, also from a memory map, and converted to float32;
-    an integer index gives one image (the loaders of single samples that accelerate needs).
-    Without targets (prediction), every target is ``IGNORED``.
+    ``batch(indices)`` gives the model inputs of the samples at ``indices`` (an index array)
+    as one array, valid until the next batch is made: sources gather batches into a buffer
+    that every batch reuses. The base trains and predicts on a source through
+    :class:`SourceDataset`.
     """
 
-    def __init__(self, positions, targets=None):
-        self.positions = positions
+    def __len__(self): ...
+
+    def batch(self, indices): ...
+
+
+class SourceDataset(Dataset):
+    """Batches of a :class:`BatchSource` with their targets: ``(inputs, targets)`` arrays.
+
+    Indexed with an array of sample indices per batch (the base's ``BatchLoader``), so that
+    only the samples of the current batch are read, also from a memory map; an integer index
+    gives one sample, a copy (the loaders of single samples that accelerate needs collate
+    several). Without targets (prediction), every target is a placeholder.
+    """
+
+    def __init__(self, source, targets=None):
+        self.source = source
         self.targets = targets
 
     def __len__(self):
-        return len(self.positions)
+        return len(self.source)
 
     def __getitem__(self, indices):
         if np.ndim(indices) == 0:
-            features, targets = self[np.array([indices])]
-            return features[0], targets[0]
-        features = self.positions.batch(indices)
+            inputs, targets = self[np.array([indices])]
+            return inputs[0].copy(), targets[0]
+        inputs = self.source.batch(indices)
         if self.targets is None:
-            return features, np.full((len(features), self.positions.n_positions), IGNORED)
-        return features, self.targets[indices]
+            return inputs, self._placeholder_targets(len(inputs))
+        return inputs, self.targets[indices]
+
+    def _placeholder_targets(self, n_samples):
+        return np.zeros(n_samples, dtype=np.float32)
+
+
+class PositionDataset(SourceDataset):
+    """Batches of images as ``(features (B, P, D) float32, targets (B, P) int64)`` arrays.
+
+    Without targets (prediction), every target is ``IGNORED``.
+    """
+
+    def _placeholder_targets(self, n_samples):
+        return np.full((n_samples, self.source.n_positions), IGNORED)
 
 
 def _check_point_clouds(clouds):

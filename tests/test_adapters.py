@@ -4,6 +4,7 @@ and inputs are small (32 x 32 images, 4-frame clips) so that torchvision's real 
 run in seconds on a CPU."""
 
 import copy
+import functools
 import pickle
 from pathlib import Path
 
@@ -34,9 +35,13 @@ from ncestimators.adapters import (
     downsample_labels,
     upsample_labels,
 )
+from ncestimators.adapters._backbones import Preprocess, Preprocessing
+from ncestimators.adapters._video import ClipSequences, open_videos, prepare_clip
 from ncestimators.datasets import load_aqa_features, load_wtal_features, save_features
 
 pytest.importorskip("torchvision")
+
+from _videos import ramp, write_video  # noqa: E402
 
 CPU = {"device": "cpu"}
 
@@ -253,15 +258,105 @@ def test_clip_features_count_clips_and_feed_the_sequence_heads(videos):
     )
 
 
-def test_video_files_need_a_decoder_or_say_so(videos, tmp_path):
+def test_video_files_need_a_decoder_or_say_so(videos, tmp_path, monkeypatch):
     import importlib.util
 
-    if importlib.util.find_spec("torchcodec") or importlib.util.find_spec("av"):
-        pytest.skip("a video decoder is installed")
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *args: None if name in ("torchcodec", "av") else find_spec(name, *args),
+    )
     path = tmp_path / "clip.mp4"
     path.write_bytes(b"\x00")
     with pytest.raises(ValueError, match="needs a decoder: pip install torchcodec"):
         ClipFeatures(clip_len=4, **CPU).fit(videos).transform([str(path)])
+
+
+@pytest.fixture(scope="module")
+def video_files(tmp_path_factory):
+    """Three H.264 files of 30, 11 and 5 frames of 24 x 32 pixels, and what PyAV decodes."""
+    pytest.importorskip("av")
+    folder = tmp_path_factory.mktemp("videos")
+    paths = [
+        write_video(folder / f"video_{index}.mp4", ramp(n_frames, 24, 32, seed=index))
+        for index, n_frames in enumerate((30, 11, 5))
+    ]
+    return paths, [_decode_whole(path) for path in paths]
+
+
+def _decode_whole(path):
+    import av
+
+    with av.open(path) as container:
+        return np.stack([frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)])
+
+
+def test_a_video_file_is_decoded_range_by_range_to_its_frames(video_files):
+    paths, decoded = video_files
+    videos = open_videos(paths)
+    assert [video.n_frames for video in videos] == [30, 11, 5]
+    assert {video.frame_shape for video in videos} == {(24, 32, 3)}
+    # H.264 is lossy, but the frames are the ones written: each is nearest in brightness to
+    # the frame of its number.
+    brightness = decoded[0].mean(axis=(1, 2, 3))
+    written = ramp(30, 24, 32).mean(axis=(1, 2, 3))
+    nearest = np.abs(brightness[:, None] - written[None, :]).argmin(axis=1)
+    np.testing.assert_array_equal(nearest, np.arange(30))
+    # Ranges inside a group of 8 frames, across key frames, to the end: seek and decode.
+    for start, stop in [(0, 4), (7, 9), (8, 16), (13, 30), (29, 30)]:
+        np.testing.assert_array_equal(videos[0].frames(start, stop), decoded[0][start:stop])
+    np.testing.assert_array_equal(
+        videos[1].clip(8, 6), decoded[1][[8, 9, 10, 10, 10, 10]]
+    )  # past the end: the last frame repeated
+
+
+def test_clip_features_of_video_files_equal_those_of_their_frames(video_files):
+    paths, decoded = video_files
+    extractor = ClipFeatures(_small_video_cnn(), clip_len=4, stride=3, **CPU).fit(paths)
+    from_files = extractor.transform(paths)
+    assert [len(features) for features in from_files] == [9, 3, 1]
+    for got, want in zip(from_files, extractor.transform(decoded), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_clips_of_videos_of_any_size_are_resized_to_the_backbones_input(video_files):
+    paths, decoded = video_files
+    preprocess = Preprocess(Preprocessing(resize=(16,), crop=(16, 16)))
+    small = ramp(9, 40, 20)  # frames of another size, in memory
+    sequences = ClipSequences(
+        open_videos([paths[0], small]), 4, 4, functools.partial(prepare_clip, preprocess)
+    )
+    assert sequences.lengths.tolist() == [7, 2]
+    batch = sequences.batch(np.array([1, 0]))
+    assert batch.shape == (2, 7, 4, 16, 16, 3) and batch.dtype == np.float32
+    assert np.isnan(batch[0, 2:]).all() and not np.isnan(batch[0, :2]).any()
+    # Each clip is resized as the stem resizes a batch of clips.
+    for video, row, starts in [(small, 0, [0, 4]), (decoded[0], 1, range(0, 27, 4))]:
+        for column, start in enumerate(starts):
+            clip = torch.from_numpy(video[start : start + 4]).movedim(-1, 0)[None]
+            want = preprocess.resize_and_crop(clip)[0].movedim(0, -1)
+            np.testing.assert_array_equal(batch[row, column], want.numpy())
+
+
+def test_fine_tune_on_video_files_equals_fine_tune_on_their_frames(video_files):
+    paths, decoded = video_files
+    backbone = _small_video_cnn()  # one initialisation for both (FineTune copies it)
+
+    def fit_and_predict(X):
+        estimator = CoFInAIRegressor(d_procedure=8, d_score=4, max_epochs=2, random_state=0)
+        model = FineTune(estimator, backbone=backbone, clip_len=4)
+        return model.fit(X, [1.0, 5.0, 9.0]).predict(X)
+
+    np.testing.assert_allclose(fit_and_predict(paths), fit_and_predict(decoded), rtol=1e-5)
+
+
+def test_a_file_that_is_no_video_says_so(tmp_path):
+    pytest.importorskip("av")
+    path = tmp_path / "notes.mp4"
+    path.write_text("not a video")
+    with pytest.raises(ValueError, match="Video 0: the file .* is not a video that PyAV can"):
+        open_videos([str(path)])
 
 
 def test_saved_features_load_with_the_aqa_and_wtal_loaders(tmp_path):
