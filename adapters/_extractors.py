@@ -82,7 +82,7 @@ class _FeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
             stem = stem.to(memory_format=torch.channels_last)  # what cuDNN convolutions prefer
         self.stem_ = stem.to(self.device_)
         dataset = self._dataset(X)
-        first = dataset[np.arange(1)] if isinstance(dataset, _ImageArray) else dataset[0][None]
+        first = dataset[0][None] if isinstance(dataset, _ImageFiles) else dataset[np.arange(1)]
         # The first features also cut the backbone to the layers they use.
         features = drop_unused(backbone, lambda: self._run(first, dataset.resized))
         self._n_features_out = int(features[0].shape[-1])
@@ -107,12 +107,12 @@ class _FeatureExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
             "num_workers": self.num_workers,
             "pin_memory": self.device_.startswith("cuda"),
         }
-        if isinstance(dataset, _ImageArray):  # whole batches by one fancy-indexing call
-            loader = BatchLoader(dataset, self.batch_size, **loader_options)
-        else:
+        if isinstance(dataset, _ImageFiles):  # decoded one by one, then stacked
             loader = DataLoader(
                 dataset, batch_size=self.batch_size, collate_fn=_stack, **loader_options
             )
+        else:  # whole batches by one indexing call
+            loader = BatchLoader(dataset, self.batch_size, **loader_options)
         batches = tqdm(loader, disable=not self.verbose, desc=type(self).__name__, unit="batch")
         features, start = None, 0
         for batch in batches:
@@ -570,12 +570,14 @@ class _ImageFiles(Dataset):
 
 
 class _Clips(Dataset):
-    """The clips of all videos, video by video: ``(clip_len, H, W, C)`` tensors.
+    """The clips of all videos, video by video, in batches: ``(B, L, H, W, C)`` tensors.
 
-    Clips of frame arrays are cut as they are, and the stem resizes them batch by batch on
-    its device. When there are video files, every clip is decoded on its own and resized at
-    once (``resized``), so that no more than one clip's frames at the decoded size are in
-    memory, and files of different sizes make clips of one size.
+    Indexed with an array of clip positions per batch, written into a buffer that every batch
+    reuses. Clips of frame arrays are cut as they are (uint8, or [0, 1] floats when the videos
+    mix both), and the stem resizes them batch by batch on its device. When there are video
+    files, every clip is decoded on its own and resized at once (``resized``), so that no more
+    than one clip's frames at the decoded size are in memory, and files of different sizes
+    make clips of one size.
     """
 
     def __init__(self, videos, clip_len, stride, preprocess):
@@ -590,17 +592,35 @@ class _Clips(Dataset):
         self.index = [
             (video, start) for video, video_starts in enumerate(starts) for start in video_starts
         ]
+        self.mixed_dtypes = len({video.dtype for video in videos}) > 1
+        self._batches = BatchBuffer()
 
     def __len__(self):
         return len(self.index)
 
-    def __getitem__(self, index):
-        video, start = self.index[index]
-        clip = torch.from_numpy(self.videos[video].clip(start, self.clip_len))
-        if not self.resized:
-            return clip
-        with torch.inference_mode():
-            return prepare_clip(self.preprocess, clip)
+    def __getitem__(self, indices):
+        clips = None
+        for row, position in enumerate(indices):
+            clip = self._clip(*self.index[position])
+            if clips is None:
+                clips = self._batches.empty((len(indices), *clip.shape), clip.dtype)
+            elif clip.shape != clips.shape[1:]:
+                raise ValueError(
+                    f"The clips of one batch have different sizes ({clips.shape[1:]} and "
+                    f"{clip.shape}); resize the videos to one size, or use weights whose "
+                    "preprocessing crops them."
+                )
+            clips[row] = clip
+        return torch.from_numpy(clips)
+
+    def _clip(self, video, start):
+        clip = self.videos[video].clip(start, self.clip_len)
+        if self.resized:
+            with torch.inference_mode():
+                return prepare_clip(self.preprocess, torch.from_numpy(clip)).numpy()
+        if self.mixed_dtypes and clip.dtype == np.uint8:  # next to [0, 1] float clips
+            return clip.astype(np.float32) / 255
+        return clip
 
 
 def _stack(items):
@@ -610,6 +630,4 @@ def _stack(items):
             f"The images of one batch have different sizes ({sorted(shapes)[:3]}); resize them "
             "to one size, or use weights whose preprocessing resizes them."
         )
-    if len({item.dtype for item in items}) > 1:  # uint8 clips next to [0, 1] float ones
-        items = [item.float() / 255 if item.dtype == torch.uint8 else item for item in items]
     return torch.stack(items)

@@ -394,7 +394,8 @@ class BackboneStem:
 
     def _probe(self, estimator, inputs):
         """Learn the backbone's feature dimension (and feature grid) from one input."""
-        first = inputs.batch([0])[:, :1] if self.kind == "sequences" else inputs[:1]
+        # A copy: the first input may lie in a read-only memory map, which torch cannot wrap.
+        first = np.array(inputs.batch([0])[:, :1] if self.kind == "sequences" else inputs[:1])
         # The cut of every build runs the backbone in training mode on two inputs of this
         # shape: batch normalisation cannot train on one value per channel.
         self.example = ((2, *first.shape[1:]), first.dtype)

@@ -246,16 +246,20 @@ class BatchBuffer:
     def __init__(self):
         self._array = None
 
-    def gather(self, data, indices):
-        """``data[indices]`` (an index array) in the buffer, grown to the largest batch."""
-        shape = (len(indices), *data.shape[1:])
+    def empty(self, shape, dtype):
+        """An uninitialised array of ``shape`` in the buffer, grown to the largest batch."""
         array = self._array
-        if array is None or len(array) < len(indices) or array.shape[1:] != shape[1:]:
-            array = self._array = np.empty(shape, dtype=data.dtype)
-        elif array.dtype != data.dtype:
-            array = self._array = np.empty(array.shape, dtype=data.dtype)
+        if array is None or len(array) < shape[0] or array.shape[1:] != tuple(shape[1:]):
+            array = self._array = np.empty(shape, dtype=dtype)
+        elif array.dtype != dtype:
+            array = self._array = np.empty(array.shape, dtype=dtype)
+        return array[: shape[0]]
+
+    def gather(self, data, indices):
+        """``data[indices]`` (an index array) in the buffer."""
+        out = self.empty((len(indices), *data.shape[1:]), data.dtype)
         # mode="clip": the indices are valid, and the default mode gathers through a temporary.
-        return np.take(data, indices, axis=0, out=array[: len(indices)], mode="clip")
+        return np.take(data, indices, axis=0, out=out, mode="clip")
 
 
 class Positions:
