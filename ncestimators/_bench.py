@@ -44,6 +44,11 @@ BENCHMARKS = {
         [],
         ["--seeds", "1"],
     ),
+    "bench_memory.py": (
+        "Private memory: a fit and three predicts on a 2 GiB memory map",
+        [],
+        ["--runs", "1"],
+    ),
     "bench_adapters.py": (
         "Adapters: fine-tuning on digit images, extraction and fine-tuning speed",
         [],
