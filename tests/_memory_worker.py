@@ -136,7 +136,7 @@ def fine_tune_clips():
 # fewer steps, each with more memory); FineTune and the extractors run at their defaults.
 CASES = {
     "DynamicPrototypeClassifier": (
-        lambda: DynamicPrototypeClassifier(hidden_dims=(16,), batch_size=65536),
+        lambda: DynamicPrototypeClassifier(hidden_dims=(16,), batch_size=8192),
         lambda directory: mapped_zeros(directory, FEATURES),
         lambda n: classes(n),
     ),
