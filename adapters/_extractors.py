@@ -20,8 +20,8 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
-from ncestimators._inputs import BatchBuffer
-from ncestimators._training import BatchLoader, draw_seed, resolve_device, seeded
+from ncestimators._data import BatchBuffer, BatchLoader
+from ncestimators._runtime import draw_seed, resolve_device, seeded
 
 from ._backbones import build_backbone, drop_unused
 from ._media import check_image_array, decode_image, is_image_collection

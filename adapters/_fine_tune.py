@@ -15,7 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from ncestimators._inputs import Positions
-from ncestimators._training import seeded
+from ncestimators._runtime import seeded
 
 from ._backbones import Preprocess, build_backbone, drop_unused
 from ._labels import downsample_labels, upsample_labels

@@ -22,34 +22,27 @@ from skorch.dataset import unpack_data
 from skorch.helper import predefined_split
 from skorch.utils import to_device
 
-from ._inputs import (
-    BatchSource,
-    SourceDataset,
-    check_features,
-    check_positions,
-    check_sequences,
-    encode_classes,
-)
-from ._training import (
-    OPTIMIZERS,
-    AcceleratedNet,
+from ._data import (
     ArrayDataset,
     BatchLoader,
-    BestWeightsStopping,
-    EpochHooks,
+    BatchSource,
     HoldoutSplit,
-    Network,
-    TrainingHealth,
-    TrainingNet,
+    SourceDataset,
     WeightedDataset,
     crop_padding_collate,
-    draw_seed,
-    interrupted,
-    resolve_device,
-    seeded,
-    to_cpu,
-    unwrap_module,
 )
+from ._inputs import check_features, check_positions, check_sequences, encode_classes
+from ._model import Network, unwrap_module
+from ._nets import (
+    OPTIMIZERS,
+    AcceleratedNet,
+    BestWeightsStopping,
+    EpochHooks,
+    TrainingHealth,
+    TrainingNet,
+    interrupted,
+)
+from ._runtime import draw_seed, resolve_device, seeded, to_cpu
 from .callbacks import TrainingCheckpoint
 from .exceptions import WarmStartWarning
 
@@ -66,11 +59,6 @@ _INPUT_VALIDATORS = {
     "sequences": check_sequences,
     "positions": check_positions,
 }
-
-
-def class_codes(scores):
-    """Arg-max over the last axis, in the smallest integer type that holds the class count."""
-    return scores.argmax(dim=-1).to(torch.uint8 if scores.shape[-1] <= 256 else torch.int64)
 
 
 class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
@@ -98,7 +86,7 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
     ``_read_fitted(head)``           Set fitted attributes from the trained head (nothing).
     ``_dataset(X, y=None)``          What the net iterates over for validated X (X itself):
                                      a torch Dataset of ``(inputs, target)`` pairs, an array,
-                                     or a :class:`~ncestimators._inputs.BatchSource` (which
+                                     or a :class:`~ncestimators._data.BatchSource` (which
                                      a stem's validation may also return).
     ``_training_callbacks()``        skorch callbacks that are part of the method's training
                                      recipe, such as a learning-rate schedule (none).
@@ -108,7 +96,7 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
     (``_stem``): an object whose ``validate(estimator, X, reset=...)`` reads raw input (images,
     videos) in place of the input kind's validator, setting ``n_features_in_`` to the
     backbone's feature dimension, whose ``build()`` returns the backbone module that
-    :class:`~ncestimators._training.Network` runs before the head, and whose ``net_params()``
+    :class:`~ncestimators._model.Network` runs before the head, and whose ``net_params()``
     adds skorch net parameters (the backbone's learning rate). The head and the loss do not
     change.
 

@@ -16,8 +16,6 @@ says what to fix.
 
 # SPDX-License-Identifier: BSD-3-Clause
 
-from typing import Protocol, runtime_checkable
-
 import numpy as np
 import pandas as pd
 import torch
@@ -25,15 +23,13 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_consistent_length
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _num_samples, check_array, column_or_1d, validate_data
-from torch.utils.data import Dataset
+
+from ._data import IGNORED, BatchBuffer
 
 __all__ = []
 
 # Validation reads large inputs this many values at a time: 16 MiB of float32.
 _CHUNK_VALUES = 2**22
-
-# Target code of positions that do not count: ignored labels and the padding of point clouds.
-IGNORED = -1
 
 
 def check_features(estimator, X, *, reset):
@@ -234,34 +230,6 @@ def _check_padding_of(X, *, first):
         raise ValueError("X contains infinity; replace or drop those values.")
 
 
-class BatchBuffer:
-    """Rows of arrays gathered into one buffer that every batch reuses.
-
-    A new array of a few MiB per batch, freed at varying times, fragments the C heap until it
-    holds several times what is live: glibc raises its mmap threshold after the first large
-    free, and such arrays then come from the heap and stay there. A gathered batch is valid
-    until the next one is gathered, which is how the loaders use batches.
-    """
-
-    def __init__(self):
-        self._array = None
-
-    def empty(self, shape, dtype):
-        """An uninitialised array of ``shape`` in the buffer, grown to the largest batch."""
-        array = self._array
-        if array is None or len(array) < shape[0] or array.shape[1:] != tuple(shape[1:]):
-            array = self._array = np.empty(shape, dtype=dtype)
-        elif array.dtype != dtype:
-            array = self._array = np.empty(array.shape, dtype=dtype)
-        return array[: shape[0]]
-
-    def gather(self, data, indices):
-        """``data[indices]`` (an index array) in the buffer."""
-        out = self.empty((len(indices), *data.shape[1:]), data.dtype)
-        # mode="clip": the indices are valid, and the default mode gathers through a temporary.
-        return np.take(data, indices, axis=0, out=out, mode="clip")
-
-
 class Positions:
     """Validated per-position features: n images (or clouds) of positions with D features each.
 
@@ -358,60 +326,6 @@ def _as_label_list(y):
     if isinstance(y, pd.Series | list | tuple) or (isinstance(y, np.ndarray) and y.dtype == object):
         return [np.asarray(labels) for labels in y]
     return None
-
-
-@runtime_checkable
-class BatchSource(Protocol):
-    """Validated input that makes its own batches, such as :class:`Positions`.
-
-    ``batch(indices)`` gives the model inputs of the samples at ``indices`` (an index array)
-    as one array, valid until the next batch is made: sources gather batches into a buffer
-    that every batch reuses. The base trains and predicts on a source through
-    :class:`SourceDataset`.
-    """
-
-    def __len__(self): ...
-
-    def batch(self, indices): ...
-
-
-class SourceDataset(Dataset):
-    """Batches of a :class:`BatchSource` with their targets: ``(inputs, targets)`` arrays.
-
-    Indexed with an array of sample indices per batch (the base's ``BatchLoader``), so that
-    only the samples of the current batch are read, also from a memory map; an integer index
-    gives one sample, a copy (the loaders of single samples that accelerate needs collate
-    several). Without targets (prediction), every target is a placeholder.
-    """
-
-    def __init__(self, source, targets=None):
-        self.source = source
-        self.targets = targets
-
-    def __len__(self):
-        return len(self.source)
-
-    def __getitem__(self, indices):
-        if np.ndim(indices) == 0:
-            inputs, targets = self[np.array([indices])]
-            return inputs[0].copy(), targets[0]
-        inputs = self.source.batch(indices)
-        if self.targets is None:
-            return inputs, self._placeholder_targets(len(inputs))
-        return inputs, self.targets[indices]
-
-    def _placeholder_targets(self, n_samples):
-        return np.zeros(n_samples, dtype=np.float32)
-
-
-class PositionDataset(SourceDataset):
-    """Batches of images as ``(features (B, P, D) float32, targets (B, P) int64)`` arrays.
-
-    Without targets (prediction), every target is ``IGNORED``.
-    """
-
-    def _placeholder_targets(self, n_samples):
-        return np.full((n_samples, self.source.n_positions), IGNORED)
 
 
 def _check_point_clouds(clouds):

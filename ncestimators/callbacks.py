@@ -12,7 +12,8 @@ import torch
 from skorch.callbacks import Callback
 from skorch.history import History
 
-from ._training import interrupted, unwrap_module
+from ._model import unwrap_module
+from ._nets import interrupted
 
 __all__ = ["TrainingCheckpoint"]
 

@@ -114,7 +114,7 @@ def _info(arguments):
     import torch
 
     from . import __version__
-    from ._training import resolve_device
+    from ._runtime import resolve_device
 
     print(f"ncestimators {__version__}")
     print(f"python {platform.python_version()} on {platform.platform()}")

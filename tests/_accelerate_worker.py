@@ -15,7 +15,7 @@ from accelerate import Accelerator
 from skorch.callbacks import Callback
 
 from ncestimators import AllNCClassifier, ClusterFBSeparator, DynamicPrototypeClassifier
-from ncestimators._training import unwrap_module
+from ncestimators._model import unwrap_module
 from ncestimators.callbacks import TrainingCheckpoint
 from ncestimators.datasets import load_digits_lt, make_superclass_features, make_wtal_videos
 

@@ -15,15 +15,10 @@ from torch import nn
 
 from ncestimators import AllNCClassifier
 from ncestimators._base import TorchEstimatorBase
-from ncestimators._training import (
-    GradientClipping,
-    HoldoutSplit,
-    crop_padding_collate,
-    draw_seed,
-    resolve_device,
-    seeded,
-    split_padding,
-)
+from ncestimators._data import HoldoutSplit, crop_padding_collate
+from ncestimators._model import split_padding
+from ncestimators._nets import GradientClipping
+from ncestimators._runtime import draw_seed, resolve_device, seeded
 from ncestimators.exceptions import DeviceWarning, WarmStartWarning
 
 # A new estimator is small: this one is the documentation of the template's hooks. The base

@@ -19,7 +19,8 @@ from ncestimators._ceco._losses import (
     dice_loss,
     lovasz_softmax_loss,
 )
-from ncestimators._inputs import IGNORED, check_positions
+from ncestimators._data import IGNORED
+from ncestimators._inputs import check_positions
 from ncestimators.datasets import make_dense_segmentation
 from ncestimators.geometry import simplex_etf
 from ncestimators.metrics import iou_per_class

@@ -8,13 +8,8 @@ import pytest
 import torch
 from sklearn.base import BaseEstimator
 
-from ncestimators._inputs import (
-    BatchBuffer,
-    check_features,
-    check_positions,
-    check_sequences,
-    encode_classes,
-)
+from ncestimators._data import BatchBuffer
+from ncestimators._inputs import check_features, check_positions, check_sequences, encode_classes
 
 
 class _Sequences(BaseEstimator):

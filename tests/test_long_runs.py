@@ -205,7 +205,8 @@ def test_save_params_passes_safetensors_through(tmp_path, data):
 def test_epoch_steps_are_found_through_compile_and_data_parallel():
     from torch import nn
 
-    from ncestimators._training import EpochHooks, EpochSteps
+    from ncestimators._model import EpochSteps
+    from ncestimators._nets import EpochHooks
 
     class Counting(EpochSteps, nn.Linear):
         epochs = []

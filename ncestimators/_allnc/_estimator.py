@@ -9,8 +9,9 @@ from scipy.special import softmax
 from sklearn.base import ClassifierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from .._base import TorchEstimatorBase, check_hidden_dims, class_codes
-from .._training import to_numpy
+from .._base import TorchEstimatorBase, check_hidden_dims
+from .._model import class_codes
+from .._runtime import to_numpy
 from .._weights import resolve_class_weight
 from ._head import AllNCHead
 from ._losses import AllNCLoss

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .._training import mlp
+from .._model import mlp
 
 __all__ = []
 

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .._training import EpochSteps, sum_over_processes
+from .._model import EpochSteps, sum_over_processes
 from .._weights import (
     class_sums,
     safe_denominator,

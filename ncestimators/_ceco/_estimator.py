@@ -11,9 +11,11 @@ from sklearn.base import ClassifierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
-from .._base import TorchEstimatorBase, check_hidden_dims, class_codes
-from .._inputs import IGNORED, PositionDataset, encode_classes
-from .._training import mlp
+from .._base import TorchEstimatorBase, check_hidden_dims
+from .._data import IGNORED, PositionDataset
+from .._inputs import encode_classes
+from .._model import class_codes, mlp
+from .._runtime import torch_seed
 from .._weights import resolve_class_weight
 from ..geometry import simplex_etf
 from ..metrics import iou_per_class, mean_iou
@@ -532,7 +534,7 @@ class CeCoSegmenter(ClassifierMixin, TorchEstimatorBase):
         n_classes, dim = len(self.classes_), self.embedding_dim_
         # The ETF and the initial learned center classifier come from this one seed, so that
         # the other weights and the batch order do not depend on center_classifier.
-        seed = int(torch.randint(2**31 - 1, ()))
+        seed = torch_seed()
         embedding = mlp(n_features, tuple(self.hidden_dims), dim)
         if "fixed" in (self.classifier, self.center_classifier):
             etf = torch.from_numpy(simplex_etf(n_classes, dim, random_state=seed).T).float()

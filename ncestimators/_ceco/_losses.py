@@ -6,7 +6,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .._inputs import IGNORED
+from .._data import IGNORED
 from .._weights import class_sums, weighted_cross_entropy, with_class_weight
 
 

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .._training import EpochSteps, split_padding
+from .._model import EpochSteps, split_padding
 from ._losses import COSINE_SCALE, TrainingOutputs, actionness, topk_mask, video_logits
 
 __all__ = []

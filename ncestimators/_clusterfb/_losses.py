@@ -8,7 +8,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .._training import sum_over_processes
+from .._model import sum_over_processes
 from .._weights import weighted_mean
 from ..ot import sinkhorn
 

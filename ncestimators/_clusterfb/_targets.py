@@ -8,7 +8,7 @@ from sklearn.preprocessing import MultiLabelBinarizer
 from sklearn.utils import column_or_1d
 from sklearn.utils.multiclass import type_of_target
 
-from .._base import encode_classes
+from .._inputs import encode_classes
 
 __all__ = []
 

@@ -16,7 +16,8 @@ from skorch.callbacks import LRScheduler
 from torch.optim.lr_scheduler import LambdaLR
 
 from .._base import TorchEstimatorBase
-from .._training import GradientClipping, to_numpy
+from .._nets import GradientClipping
+from .._runtime import to_numpy, torch_seed
 from ..geometry import simplex_etf
 from ..metrics import srcc
 from ._head import CoFInAIHead
@@ -623,7 +624,7 @@ class CoFInAIRegressor(RegressorMixin, TorchEstimatorBase):
     def _build_module(self, n_features):
         subgrade_prototypes = None
         if self.fine_scoring:
-            seed = int(torch.randint(2**31 - 1, ()))
+            seed = torch_seed()
             etf = simplex_etf(self.n_subgrades, self.d_score, random_state=seed)
             subgrade_prototypes = torch.from_numpy(etf.T).float()
         return CoFInAIHead(

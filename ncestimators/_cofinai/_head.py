@@ -8,7 +8,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .._training import split_padding
+from .._model import split_padding
 
 __all__ = []
 

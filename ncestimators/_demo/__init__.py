@@ -24,7 +24,7 @@ from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from .. import __version__
-from .._training import resolve_device
+from .._runtime import resolve_device
 from ._experiment import sentences, summarise
 from ._report import console_legend, console_table, how_to_read, write_report, write_results
 from ._runs import EXPERIMENTS

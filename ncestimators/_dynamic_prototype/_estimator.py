@@ -11,8 +11,9 @@ from sklearn.base import ClassifierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch.nn import functional as F
 
-from .._base import TorchEstimatorBase, check_hidden_dims, class_codes
-from .._training import to_numpy
+from .._base import TorchEstimatorBase, check_hidden_dims
+from .._model import class_codes
+from .._runtime import to_numpy, torch_seed
 from ..geometry import simplex_etf, uniform_prototypes
 from ._head import SphereHead
 from ._losses import IPMLoss
@@ -366,7 +367,7 @@ class DynamicPrototypeClassifier(ClassifierMixin, TorchEstimatorBase):
         dim = self._resolved_prototype_dim()
         # The prototypes come in a structured order (polygon vertices, +-e_i); shuffling makes
         # the initial identity assignment an arbitrary one.
-        seed = int(torch.randint(2**31 - 1, ()))
+        seed = torch_seed()
         order = torch.randperm(n_classes)
         prototypes = torch.from_numpy(self._prototype_matrix(n_classes, dim, seed).T)
         return SphereHead(

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .._training import EpochSteps, mlp
+from .._model import EpochSteps, mlp
 from ..ot import assign
 
 __all__ = []

@@ -5,7 +5,7 @@
 import torch
 from torch import nn
 
-from .._training import sum_over_processes
+from .._model import sum_over_processes
 from .._weights import class_sums, weighted_mean
 
 __all__ = []
