@@ -7,6 +7,13 @@ Needs the ``vision`` extra (torchvision, timm): ``pip install "ncestimators[visi
 * :func:`downsample_labels`, :func:`upsample_labels`: pixel labels to and from a feature grid;
 * :class:`FineTune`: a backbone trained end to end with any of the five heads;
 * :func:`extract_to_files`: extraction sharded over dask workers, one ``.npy`` file per item.
+
+Layout: ``_backbones`` builds backbones by name, ``_media`` and ``_video`` read images and
+videos, ``_extractors`` holds the transformers, ``_stems`` the backbones put in front of a head,
+``_fine_tune`` :class:`FineTune`, ``_labels`` the label grids, ``_sharding`` the dask jobs. The
+adapters build on the base: ``FineTune`` gives an estimator a stem (the base's ``_stem`` hook),
+the extractors use its loaders and seeding (``_data``, ``_runtime``), and ``_sharding`` writes
+through ``ncestimators.datasets``; the base never imports the adapters.
 """
 
 # SPDX-License-Identifier: BSD-3-Clause

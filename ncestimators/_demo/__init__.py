@@ -6,6 +6,12 @@ has real pretrained weights (``--weights``): ImageNet MobileNetV2 features of re
 Fashion-MNIST and CamVid with ``--data``. Every row is fitted over several seeds; the console,
 ``results.json`` and ``report.html`` give the per-seed scores, their means and spreads, and a
 verdict (helps / not shown / hurts) from the paired differences.
+
+Layout: this module runs the tracks and writes the outputs; ``_runs`` holds the embedded
+track's experiments, ``_real`` the real track's, ``_experiment`` an experiment and its summary,
+``_paired`` the paired comparisons, ``_report`` and ``_plots`` the outputs. The demo sits on
+top of everything (the estimators, ``adapters``, ``datasets``, ``metrics``); only ``cli``
+imports it.
 """
 
 # SPDX-License-Identifier: BSD-3-Clause

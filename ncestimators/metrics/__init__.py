@@ -5,6 +5,11 @@
   :func:`segments_to_frame` and :func:`make_localization_scorer` for ``GridSearchCV``.
 * Semantic segmentation: :func:`iou_per_class`, :func:`mean_iou`.
 * Long-tailed classification: :func:`shot_accuracy`.
+
+Layout: one private module per task (``_aqa``, ``_localization``, ``_segmentation``,
+``_long_tailed``), ``_scorer`` for the scorer and ``_validation`` for the checks they share.
+The metrics import nothing else of the package, so that the estimators and the demo may use
+them.
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
