@@ -1,9 +1,12 @@
-"""Fuzzed inputs: every call succeeds with finite outputs or raises a ValueError or TypeError.
+"""Fuzzed inputs: valid input is taken, faulty input is refused with an error that says why.
 
 Hypothesis draws the inputs a user may pass by mistake or on purpose: shapes from empty to a
 few samples, dtypes (float16/32/64, ints, bools, objects), NaN and infinity anywhere, labels as
 ints, strings, bools or a mix (with NaN), and lengths of X and y that disagree; feature
-matrices as arrays, lists, DataFrames with odd column names, sparse matrices and tensors. Never an
+matrices as arrays, lists, DataFrames with odd column names, sparse matrices and tensors. Each
+draw is valid input with up to two faults injected, so whether it is valid is known by
+construction: an estimator must fit and predict on a valid draw, with outputs of the documented
+shapes, and refuse a faulty one with a ValueError (a TypeError for sparse matrices). Never an
 IndexError, a RuntimeError from torch or NumPy's own messages, never NaN predictions.
 
 The adapters get raw media: images as arrays (uint8, float16/32/64 in [0, 1] or outside it,
@@ -78,12 +81,16 @@ def _fuzz(max_examples):
 
 
 DTYPES = [np.float16, np.float32, np.float64, np.int64, np.bool_, object]
-LABELS = {
-    "ints": lambda n, rng: rng.integers(0, 3, n),
-    "strings": lambda n, rng: rng.choice(["cat", "dog", "emu"], n),
-    "bools": lambda n, rng: rng.integers(0, 2, n).astype(bool),
-    "mixed": lambda n, rng: np.array([1, "a", 2.5, True][: max(n, 0)] * (n // 4 + 1))[:n],
-    "with NaN": lambda n, rng: np.where(rng.random(n) < 0.3, np.nan, rng.integers(0, 3, n)),
+FLOATS = [np.float16, np.float32, np.float64]
+# Labels of at least two classes (the first two samples get the first two), and faulty labels.
+CLASSES = {
+    "ints": np.array([0, 1, 2]),
+    "strings": np.array(["cat", "dog", "emu"]),
+    "bools": np.array([False, True]),
+}
+BAD_LABELS = {
+    "mixed": lambda n, rng: np.array([1, "a", 2.5, True] * (n // 4 + 1), dtype=object)[:n],
+    "with NaN": lambda n, rng: np.where(np.arange(n) == 0, np.nan, rng.integers(0, 3, n)),
     "one class": lambda n, rng: np.zeros(n, dtype=int),
 }
 ALLOWED = (ValueError, TypeError)
@@ -101,7 +108,6 @@ CONTAINERS = {
     "DataFrame, odd column names": lambda X: pd.DataFrame(
         X, columns=[f"{i} col\n{'é' * i}" for i in range(X.shape[1])]
     ),
-    "sparse": lambda X: scipy.sparse.csr_matrix(X) if X.dtype not in (object, np.float16) else X,
     "tensor": lambda X: torch.as_tensor(X) if X.dtype not in (object, np.float16) else X,
 }
 
@@ -130,26 +136,89 @@ def _check_call(call):
     try:
         outputs = call()
     except ALLOWED as error:
-        assert str(error), "an error must say what is wrong"
-        leaked = INTERNAL_MESSAGE.match(str(error))
-        assert not leaked, f"an internal message leaked: {error}"
+        _check_message(error)
         return None
+    _check_finite(outputs)
+    return outputs
+
+
+def _check_draw(call, faults):
+    """Run ``call`` on a draw with ``faults``: without any, it must succeed with finite outputs,
+    which it returns; with some, it must raise a ValueError that says what is wrong (or a
+    TypeError, scikit-learn's error for sparse input), and it returns None."""
+    if not faults:
+        outputs = call()
+        _check_finite(outputs)
+        return outputs
+    errors = (ValueError, TypeError) if "sparse" in faults else ValueError
+    try:
+        call()
+    except errors as error:
+        _check_message(error)
+        return None
+    pytest.fail(f"input with the faults {sorted(faults)} was taken")
+
+
+def _check_message(error):
+    assert str(error), "an error must say what is wrong"
+    leaked = INTERNAL_MESSAGE.match(str(error))
+    assert not leaked, f"an internal message leaked: {error}"
+
+
+def _check_finite(outputs):
     for output in outputs:
         output = np.asarray(output, dtype=float)
         assert np.isfinite(output).all(), "predictions must be finite"
-    return outputs
+
+
+@st.composite
+def _faults(draw, kinds, counts=(0, 0, 1, 1, 2)):
+    """Distinct faults of ``kinds``, as many as one of ``counts`` says."""
+    n_faults = draw(st.sampled_from(counts))
+    faults = st.lists(st.sampled_from(kinds), min_size=n_faults, max_size=n_faults, unique=True)
+    return set(draw(faults))
+
+
+# --- estimators: feature vectors, sequences and maps --------------------------------------------
+#
+# A case is valid input with up to two faults drawn from a list, and is valid exactly when it
+# has none: a valid case must fit and predict with outputs of the documented shapes, a faulty
+# one must be refused with a ValueError that says what is wrong. A valid case costs a fit, a
+# faulty one almost nothing: a fifth of the cases are valid.
+ESTIMATOR_FAULT_COUNTS = (0, 1, 1, 2, 2)
+
+FEATURE_FAULTS = [
+    "no samples", "one sample", "no features", "NaN or infinity", "sparse", "labels", "length",
+]  # fmt: skip
 
 
 @st.composite
 def feature_cases(draw):
+    """``(X, y, faults)``: feature vectors in one of ``CONTAINERS`` (or sparse), and labels."""
     rng = np.random.default_rng(draw(st.integers(0, 2**16)))
-    n_samples = draw(st.integers(0, 8))
-    n_features = draw(st.integers(0, 4))
-    X = _values((n_samples, n_features), draw(st.sampled_from(DTYPES)), draw(st.booleans()), rng)
-    X = CONTAINERS[draw(st.sampled_from(sorted(CONTAINERS)))](X)
-    n_labels = n_samples + draw(st.sampled_from([0, 0, 0, -1, 1]))
-    y = LABELS[draw(st.sampled_from(sorted(LABELS)))](max(n_labels, 0), rng)
-    return X, y
+    faults = draw(_faults(FEATURE_FAULTS, ESTIMATOR_FAULT_COUNTS))
+    if "no samples" in faults:
+        n_samples = 0
+    else:
+        n_samples = 1 if "one sample" in faults else draw(st.integers(2, 8))
+    n_features = 0 if "no features" in faults else draw(st.integers(1, 4))
+    dtypes = FLOATS if "NaN or infinity" in faults else DTYPES
+    if "sparse" in faults:  # of the dtypes SciPy stores
+        dtypes = [dtype for dtype in dtypes if dtype not in (object, np.float16)]
+    poison = "NaN or infinity" in faults
+    X = _values((n_samples, n_features), draw(st.sampled_from(dtypes)), poison, rng)
+    if "sparse" in faults:
+        X = scipy.sparse.csr_matrix(X)
+    else:
+        X = CONTAINERS[draw(st.sampled_from(sorted(CONTAINERS)))](X)
+    n_labels = max(n_samples + (draw(st.sampled_from([-1, 1])) if "length" in faults else 0), 0)
+    if "labels" in faults:
+        y = BAD_LABELS[draw(st.sampled_from(sorted(BAD_LABELS)))](n_labels, rng)
+    else:
+        classes = CLASSES[draw(st.sampled_from(sorted(CLASSES)))]
+        y = classes[rng.integers(0, len(classes), n_labels)]
+        y[:2] = classes[: min(n_labels, 2)]
+    return X, y, faults
 
 
 FEATURE_HEADS = {
@@ -165,37 +234,54 @@ FEATURE_HEADS = {
 @pytest.mark.parametrize("name", list(FEATURE_HEADS))
 @_fuzz(FEATURE_EXAMPLES)
 @given(case=feature_cases())
-def test_feature_heads_take_any_input_or_say_what_is_wrong(name, case):
-    X, y = case
+def test_feature_heads_take_valid_input_and_say_what_is_wrong_with_faulty_input(name, case):
+    X, y, faults = case
 
     def fit_and_predict():
         model = FEATURE_HEADS[name]().fit(X, y)
         return [model.predict_proba(X), model.decision_function(X)]
 
-    _check_call(fit_and_predict)
+    outputs = _check_draw(fit_and_predict, faults)
+    if outputs is not None:
+        proba, decision = outputs
+        n_classes = len(np.unique(y))
+        assert proba.shape == (len(y), n_classes)
+        assert decision.shape == ((len(y),) if n_classes == 2 else (len(y), n_classes))
+
+
+SEQUENCE_FAULTS = ["no videos", "no steps", "NaN or infinity", "length"]
 
 
 @st.composite
-def sequence_cases(draw):
+def sequence_cases(draw, target_faults, min_videos):
+    """``(X, n_targets, faults, rng)``: a list of sequences, and how many targets to draw.
+
+    Without faults there are at least ``min_videos`` sequences.
+    """
     rng = np.random.default_rng(draw(st.integers(0, 2**16)))
-    n_videos = draw(st.integers(0, 6))
+    faults = draw(_faults([*SEQUENCE_FAULTS, *target_faults], ESTIMATOR_FAULT_COUNTS))
+    n_videos = 0 if "no videos" in faults else draw(st.integers(min_videos, 6))
     n_features = draw(st.integers(1, 3))
-    dtype = draw(st.sampled_from(DTYPES[:4]))
-    poison = draw(st.booleans())
-    X = [
-        _values((draw(st.integers(0, 4)), n_features), dtype, poison, rng) for _ in range(n_videos)
-    ]
-    n_targets = n_videos + draw(st.sampled_from([0, 0, 0, -1, 1]))
-    return X, max(n_targets, 0), rng
+    dtype = draw(st.sampled_from(FLOATS if "NaN or infinity" in faults else DTYPES[:4]))
+    lengths = [draw(st.integers(1, 4)) for _ in range(n_videos)]
+    if "no steps" in faults and lengths:
+        lengths[draw(st.integers(0, n_videos - 1))] = 0
+    poison = "NaN or infinity" in faults  # one value of every sequence
+    X = [_values((length, n_features), dtype, poison, rng) for length in lengths]
+    n_targets = n_videos + (draw(st.sampled_from([-1, 1])) if "length" in faults else 0)
+    return X, max(n_targets, 0), faults, rng
 
 
 @_fuzz(SEQUENCE_EXAMPLES)
-@given(case=sequence_cases(), nan_score=st.booleans())
-def test_cofinai_takes_any_sequences_or_says_what_is_wrong(case, nan_score):
-    X, n_targets, rng = case
+@given(case=sequence_cases(["NaN score", "one score"], min_videos=2))
+def test_cofinai_takes_valid_sequences_and_says_what_is_wrong_with_faulty_ones(case):
+    X, n_targets, faults, rng = case
     y = rng.uniform(0, 10, n_targets)
-    if nan_score and n_targets:
-        y[0] = np.nan
+    y[:2] = [0.0, 10.0][:n_targets]  # a score range to divide into grades
+    if "one score" in faults:
+        y[:] = 7.0
+    if "NaN score" in faults and n_targets:
+        y[rng.integers(n_targets)] = np.nan
 
     def fit_and_predict():
         model = CoFInAIRegressor(
@@ -204,14 +290,20 @@ def test_cofinai_takes_any_sequences_or_says_what_is_wrong(case, nan_score):
         ).fit(X, y)  # fmt: skip
         return [model.predict(X)]
 
-    _check_call(fit_and_predict)
+    outputs = _check_draw(fit_and_predict, faults)
+    if outputs is not None:
+        assert outputs[0].shape == (len(X),)
 
 
 @_fuzz(SEQUENCE_EXAMPLES)
-@given(case=sequence_cases(), n_classes=st.integers(1, 3))
-def test_clusterfb_takes_any_sequences_or_says_what_is_wrong(case, n_classes):
-    X, n_targets, rng = case
-    y = rng.integers(0, 2, (n_targets, n_classes))
+@given(case=sequence_cases(["one class", "not binary"], min_videos=1), n_classes=st.integers(2, 3))
+def test_clusterfb_takes_valid_sequences_and_says_what_is_wrong_with_faulty_ones(case, n_classes):
+    X, n_targets, faults, rng = case
+    y = rng.integers(0, 2, (n_targets, n_classes))  # multi-hot
+    if "one class" in faults:
+        y = np.ones((n_targets, 1), dtype=int)
+    if "not binary" in faults:
+        y = y * 3 - 1
 
     def fit_and_predict():
         model = ClusterFBSeparator(
@@ -219,30 +311,40 @@ def test_clusterfb_takes_any_sequences_or_says_what_is_wrong(case, n_classes):
         ).fit(X, y)
         return [model.predict_proba(X)]
 
-    _check_call(fit_and_predict)
+    outputs = _check_draw(fit_and_predict, faults)
+    if outputs is not None:
+        assert outputs[0].shape == (len(X), n_classes)
+
+
+MAP_FAULTS = ["no images", "empty maps", "NaN or infinity", "label shape", "one class"]
 
 
 @_fuzz(SEGMENTATION_EXAMPLES)
 @given(
-    seed=st.integers(0, 2**16),
-    n_images=st.integers(0, 4),
-    size=st.integers(0, 3),
-    dtype=st.sampled_from(DTYPES[:5]),
-    poison=st.booleans(),
-    label_shift=st.sampled_from([0, 0, 1]),
+    seed=st.integers(0, 2**16), faults=_faults(MAP_FAULTS, ESTIMATOR_FAULT_COUNTS), data=st.data()
 )
-def test_ceco_takes_any_maps_or_says_what_is_wrong(
-    seed, n_images, size, dtype, poison, label_shift
-):
+def test_ceco_takes_valid_maps_and_says_what_is_wrong_with_faulty_ones(seed, faults, data):
     rng = np.random.default_rng(seed)
-    X = _values((n_images, size, size, 3), dtype, poison, rng)
-    y = rng.integers(-1, 3, (n_images, size + label_shift, size))
+    n_images = 0 if "no images" in faults else data.draw(st.integers(1, 4))
+    # Without faults, at least two positions: one of each of two classes.
+    size = 0 if "empty maps" in faults else data.draw(st.integers(1 if n_images > 1 else 2, 3))
+    dtype = data.draw(st.sampled_from(FLOATS if "NaN or infinity" in faults else DTYPES[:5]))
+    X = _values((n_images, size, size, 3), dtype, "NaN or infinity" in faults, rng)
+    shift = data.draw(st.sampled_from([-1, 1])) if "label shape" in faults else 0
+    y = rng.integers(-1, 3, (n_images, max(size + shift, 0), size))  # -1: not annotated
+    if "one class" in faults:
+        y = np.where(rng.random(y.shape) < 0.5, -1, 0)
+    elif y.size >= 2:
+        y.flat[[0, y.size - 1]] = [0, 1]
 
     def fit_and_predict():
         model = CeCoSegmenter(hidden_dims=(4,), max_epochs=1, random_state=0).fit(X, y)
         return [model.predict_proba(X)]
 
-    _check_call(fit_and_predict)
+    outputs = _check_draw(fit_and_predict, faults)
+    if outputs is not None:
+        n_classes = len(np.unique(y[y != -1]))
+        assert outputs[0].shape == (n_images, size, size, n_classes)
 
 
 # --- adapters: raw images and videos ------------------------------------------------------------
@@ -277,14 +379,6 @@ PIXEL_FAULTS = ["dtype", "NaN or infinity", "outside [0, 1]"]
 IMAGE_FAULTS = ["no images", "layout", "channels", *PIXEL_FAULTS]
 FILE_FAULTS = ["no images", "sizes differ", "missing file", "not an image"]
 SIDES = st.integers(1, 10)
-
-
-@st.composite
-def _faults(draw, kinds, counts=(0, 0, 1, 1, 2)):
-    """Distinct faults of ``kinds``, as many as one of ``counts`` says."""
-    n_faults = draw(st.sampled_from(counts))
-    faults = st.lists(st.sampled_from(kinds), min_size=n_faults, max_size=n_faults, unique=True)
-    return set(draw(faults))
 
 
 def _pixels(shape, dtype, faults, rng):
@@ -672,7 +766,7 @@ def test_fine_tune_takes_any_images_or_says_what_is_wrong(
         if "labels" in faults:
             y = np.where(y < 0, np.nan, y)
     elif "labels" in faults:
-        y = LABELS[data.draw(st.sampled_from(["with NaN", "one class", "mixed"]))](n_labels, rng)
+        y = BAD_LABELS[data.draw(st.sampled_from(sorted(BAD_LABELS)))](n_labels, rng)
     else:  # two classes from two images on
         classes = np.array(data.draw(st.sampled_from([[0, 1], ["cat", "dog"]])))
         y = classes[np.arange(n_labels) % 2]
