@@ -11,7 +11,8 @@ Needs the ``vision`` extra (torchvision, timm): ``pip install "ncestimators[visi
 Layout: ``_backbones`` builds backbones by name, ``_media`` and ``_video`` read images and
 videos, ``_extractors`` holds the transformers, ``_stems`` the backbones put in front of a head,
 ``_fine_tune`` :class:`FineTune`, ``_labels`` the label grids, ``_sharding`` the dask jobs. The
-adapters build on the base: ``FineTune`` gives an estimator a stem (the base's ``_stem`` hook),
+adapters build on the base: ``FineTune`` gives an estimator a stem (``_base.attach_stem``, the
+protocol ``_model.Stem``),
 the extractors use its loaders and seeding (``_data``, ``_runtime``), and ``_sharding`` writes
 through ``ncestimators.datasets``; the base never imports the adapters.
 """

@@ -9,11 +9,12 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
+from ncestimators._base import TorchEstimatorBase, attach_stem, input_kind
 from ncestimators._inputs import Positions
 from ncestimators._runtime import seeded
 
@@ -122,6 +123,10 @@ class FineTune(MetaEstimatorMixin, BaseEstimator):
     estimator_ : estimator instance
         The fitted estimator, whose network includes the backbone.
 
+    stem_ : BackboneStem
+        The backbone's stem (a ``ncestimators._model.Stem``): the input layout learned in fit,
+        and ``build()`` for a fresh copy of the untrained backbone.
+
     classes_ : ndarray of shape (n_classes,)
         The classes, for classifiers.
 
@@ -160,7 +165,7 @@ class FineTune(MetaEstimatorMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "estimator": [HasMethods(["fit", "_build_module"])],
+        "estimator": [TorchEstimatorBase],
         "backbone": [str, nn.Module],
         "weights": [str, os.PathLike, None],
         "layer": [str, None],
@@ -228,7 +233,10 @@ class FineTune(MetaEstimatorMixin, BaseEstimator):
             estimator = clone(self.estimator)
         settings = self.get_params(deep=False)
         del settings["estimator"]
-        estimator._stem = BackboneStem(estimator._input_kind, settings)
+        self.stem_ = BackboneStem(
+            input_kind(estimator), settings, ignore_index=estimator.get_params().get("ignore_index")
+        )
+        attach_stem(estimator, self.stem_)
         self.estimator_ = estimator.fit(X, y, sample_weight, X_val=X_val, y_val=y_val)
         return self
 
@@ -292,11 +300,10 @@ class FineTune(MetaEstimatorMixin, BaseEstimator):
         """The estimator's ``method``; segmentation maps are put back on the image grid."""
         check_is_fitted(self)
         estimator = self.estimator_
-        if estimator._input_kind != "positions":
+        if input_kind(estimator) != "positions":
             return getattr(estimator, method)(X)
-        images = estimator._stem.images(X)  # decoded once, then passed on as an array
-        size = estimator._stem.image_size(images)
-        return upsample_labels(getattr(estimator, method)(images), size)
+        images = self.stem_.images(X)  # decoded once, then passed on as an array
+        return upsample_labels(getattr(estimator, method)(images), self.stem_.image_size(images))
 
     def __sklearn_tags__(self):
         tags = self.estimator.__sklearn_tags__()
@@ -305,13 +312,14 @@ class FineTune(MetaEstimatorMixin, BaseEstimator):
 
 
 class BackboneStem:
-    """What FineTune gives an estimator: raw-input validation and the backbone to build.
+    """The :class:`~ncestimators._model.Stem` that FineTune gives an estimator.
 
     ``kind`` is the estimator's input kind: "features" heads read pooled image features,
     "positions" heads the cells of a feature map, "sequences" heads per-clip features.
-    ``settings`` are FineTune's parameters but the estimator. Validation probes the backbone
-    once to learn its feature dimension (and feature grid) and the shape of its inputs, on
-    which the built backbone is cut to the layers that feed the head.
+    ``settings`` are FineTune's parameters but the estimator; ``ignore_index`` is the
+    segmentation head's label that does not count, if it has one. Validation in fit probes
+    the backbone once to learn its feature dimension (and feature grid) and the shape of its
+    inputs, on which the built backbone is cut to the layers that feed the head.
 
     Two stems are equal when they build the same network: the same kind and the same
     :attr:`network_settings`. A warm start compares them, so it goes on training the network
@@ -321,9 +329,10 @@ class BackboneStem:
 
     network_settings = ("backbone", "weights", "layer")
 
-    def __init__(self, kind, settings):
+    def __init__(self, kind, settings, *, ignore_index=None):
         self.kind = kind
         self.settings = settings
+        self.ignore_index = ignore_index
         self.channels_last = True
 
     def __eq__(self, other):
@@ -337,6 +346,11 @@ class BackboneStem:
         return {name: self.settings[name] for name in self.network_settings}
 
     @property
+    def learning_rate(self):
+        """The backbone's own learning rate (``backbone_lr``); None for the estimator's."""
+        return self.settings["backbone_lr"]
+
+    @property
     def clip_len(self):
         return self.settings["clip_len"]
 
@@ -344,17 +358,21 @@ class BackboneStem:
     def stride(self):
         return self.settings["stride"] or self.clip_len
 
-    def validate(self, estimator, X, *, reset):
-        """Raw input as the network reads it; with ``reset``, set the head's feature count."""
+    def validate(self, X, *, reset):
+        """``(raw input as the network reads it, the head's number of features)``.
+
+        With ``reset`` (in fit), learns the layout of the input and the backbone's features.
+        """
         if self.kind == "sequences":
             inputs = self._clip_sequences(X, reset=reset)
         else:
             inputs = self.images(X, reset=reset)
         if reset:
-            self._probe(estimator, inputs)
+            self._probe(inputs)
         if self.kind == "positions":
-            return _ImagePositions(inputs, self._image_size(inputs, reset), self.grid, estimator)
-        return inputs
+            size = self._image_size(inputs, reset)
+            inputs = _ImagePositions(inputs, size, self.grid, self.ignore_index)
+        return inputs, self.n_features
 
     def build(self):
         """The backbone with its preprocessing, as a fresh module, cut to what feeds the head.
@@ -386,13 +404,7 @@ class BackboneStem:
         drop_unused(backbone, lambda: stem.train()(example))
         return stem
 
-    def net_params(self):
-        """Extra skorch net parameters: the backbone's own learning rate."""
-        if self.settings["backbone_lr"] is None:
-            return {}
-        return {"optimizer__param_groups": [("stem.*", {"lr": self.settings["backbone_lr"]})]}
-
-    def _probe(self, estimator, inputs):
+    def _probe(self, inputs):
         """Learn the backbone's feature dimension (and feature grid) from one input."""
         # A copy: the first input may lie in a read-only memory map, which torch cannot wrap.
         first = np.array(inputs.batch([0])[:, :1] if self.kind == "sequences" else inputs[:1])
@@ -407,11 +419,9 @@ class BackboneStem:
             with torch.no_grad():
                 outputs = module(torch.as_tensor(first))
         if self.kind == "positions":
-            estimator.n_features_in_, self.grid = int(outputs.shape[1]), tuple(outputs.shape[2:])
+            self.n_features, self.grid = int(outputs.shape[1]), tuple(outputs.shape[2:])
         else:
-            estimator.n_features_in_ = int(outputs.shape[-1])
-        if hasattr(estimator, "feature_names_in_"):
-            del estimator.feature_names_in_
+            self.n_features = int(outputs.shape[-1])
 
     def images(self, X, *, reset=False):
         """Images as an array (files and PIL images decoded).
@@ -487,17 +497,18 @@ class _ImagePositions(Positions):
 
     Batches are the raw images (the stem computes the per-cell features); pixel labels, one
     per pixel of the ``image_size`` images, are put on the grid by majority vote, ignoring the
-    estimator's ``ignore_index``. Labels already on the grid are taken as they are.
+    label ``ignore_index``. Labels already on the grid are taken as they are.
     """
 
-    def __init__(self, images, image_size, grid, estimator):
+    def __init__(self, images, image_size, grid, ignore_index):
         n_cells = int(np.prod(grid))
         super().__init__(images, "grid", grid, np.full(len(images), n_cells, dtype=np.intp))
         self.image_size = tuple(image_size)
-        self.ignore_index = getattr(estimator, "ignore_index", None)
+        self.ignore_index = ignore_index
 
     def batch(self, indices):
-        return self.data[indices]
+        # Just these images, also out of a memory map, into the buffer the batches reuse.
+        return self._batches.gather(self.data, np.asarray(indices))
 
     def flatten_labels(self, y):
         expected = (len(self), *self.image_size)

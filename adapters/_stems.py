@@ -9,6 +9,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ncestimators._model import StemModule
+
 from ._backbones import Preprocess
 
 __all__ = []
@@ -22,7 +24,7 @@ _DEVICE_ERRORS = tuple(
 )
 
 
-class ImageStem(nn.Module):
+class ImageStem(StemModule):
     """Raw image batches (uint8 or [0, 1] floats, NHWC or NCHW) to backbone features.
 
     ``output`` is "pooled" for ``(B, D)`` features (maps are pooled with ``pool``, token
@@ -118,7 +120,7 @@ class ClipStem(ImageStem):
         return super().forward(clips.movedim(-1, 1), resized)
 
 
-class SequenceStem(nn.Module):
+class SequenceStem(StemModule):
     """NaN-padded clip sequences ``(B, T, L, H, W, C)`` to ``(B, T, D)`` feature sequences.
 
     Only the real clips go through the clip stem; padding clips become NaN feature rows,

@@ -32,7 +32,7 @@ from ._data import (
     crop_padding_collate,
 )
 from ._inputs import check_features, check_positions, check_sequences, encode_classes
-from ._model import Network, unwrap_module
+from ._model import Network, Stem, unwrap_module
 from ._nets import (
     OPTIMIZERS,
     AcceleratedNet,
@@ -92,13 +92,11 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
                                      recipe, such as a learning-rate schedule (none).
     ===============================  ===========================================================
 
-    ``FineTune`` puts a backbone in front of the head by giving the estimator a stem
-    (``_stem``): an object whose ``validate(estimator, X, reset=...)`` reads raw input (images,
-    videos) in place of the input kind's validator, setting ``n_features_in_`` to the
-    backbone's feature dimension, whose ``build()`` returns the backbone module that
-    :class:`~ncestimators._model.Network` runs before the head, and whose ``net_params()``
-    adds skorch net parameters (the backbone's learning rate). The head and the loss do not
-    change.
+    ``FineTune`` puts a backbone in front of the head by giving the estimator a
+    :class:`~ncestimators._model.Stem` through :func:`attach_stem`: the stem then reads X
+    (images, videos) in place of the input kind's validator and gives ``n_features_in_``, its
+    module runs before the head in :class:`~ncestimators._model.Network`, and its learning
+    rate applies to the backbone's parameters. The head and the loss do not change.
 
     ``fit`` runs: validate X → encode y → check lengths and weights → validate and encode
     ``X_val``, ``y_val`` → check parameters → train → read fitted attributes. Every loss takes
@@ -199,9 +197,13 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
         """Return the training loss as an ``nn.Module``: ``criterion(outputs, target)``."""
 
     def _validate_input(self, X, *, reset):
-        if self._stem is not None:
-            return self._stem.validate(self, X, reset=reset)
-        return _INPUT_VALIDATORS[self._input_kind](self, X, reset=reset)
+        if self._stem is None:
+            return _INPUT_VALIDATORS[self._input_kind](self, X, reset=reset)
+        inputs, n_features = self._stem.validate(X, reset=reset)
+        if reset:
+            self.n_features_in_ = n_features
+            self.__dict__.pop("feature_names_in_", None)
+        return inputs
 
     def _encode_target(self, X, y, *, reset=True):
         """Class codes of y; estimators that are not single-label classifiers override this."""
@@ -447,7 +449,7 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
             **self._placement(device),
             **optimizer_params,
             **collate,
-            **({} if self._stem is None else self._stem.net_params()),
+            backbone_lr=None if self._stem is None else self._stem.learning_rate,
         )
 
     def _evaluation_batch_size(self):
@@ -557,6 +559,25 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "net_")
+
+
+def attach_stem(estimator, stem):
+    """Put ``stem`` in front of the estimator's head for its fits; return the estimator.
+
+    The one entry point of a :class:`~ncestimators._model.Stem` (``FineTune`` uses it): the
+    estimator's fits then read X with the stem and train its module with the head.
+    """
+    if not isinstance(estimator, TorchEstimatorBase):
+        raise TypeError(f"A stem goes in front of an ncestimators estimator, not {estimator!r}.")
+    if not isinstance(stem, Stem):
+        raise TypeError(f"{stem!r} is not a Stem: it needs validate, build and learning_rate.")
+    estimator._stem = stem
+    return estimator
+
+
+def input_kind(estimator):
+    """What the estimator's head reads: "features", "sequences" or "positions"."""
+    return estimator._input_kind
 
 
 def _training_checkpoint(net):

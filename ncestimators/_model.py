@@ -2,6 +2,8 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+from typing import Protocol, runtime_checkable
+
 import torch
 from torch import nn
 
@@ -56,13 +58,60 @@ def sum_over_processes(tensor):
     return tensor
 
 
+class ComparesViews:
+    """Protocol of heads that, in training, compare two views of each sample (AllNC's HyCon).
+
+    In training mode such a head takes either a batch of features, of which it makes two views
+    itself, or a pair ``(view_a, view_b)`` of feature batches: :class:`Network` gives it the
+    stem's outputs of two independent augmentations when the stem augments.
+    """
+
+
+class StemModule(nn.Module):
+    """What a :class:`Stem` builds: raw input batches (images, clips) to the head's features.
+
+    All its parameters are the backbone's. ``augments`` says whether it augments its inputs in
+    training, so that two calls on one batch give two views.
+    """
+
+    @property
+    def augments(self):
+        return False
+
+
+@runtime_checkable
+class Stem(Protocol):
+    """A backbone in front of an estimator's head: what ``FineTune`` gives an estimator.
+
+    The estimator takes it through :func:`~ncestimators._base.attach_stem`, then reads its X
+    with the stem instead of the validator of its input kind; the head and the loss do not
+    change.
+
+    * ``validate(X, *, reset)`` reads raw input (images, videos) and returns ``(inputs,
+      n_features)``: what the network reads (an array, or a
+      :class:`~ncestimators._data.BatchSource`) and how many features the stem gives the head.
+      With ``reset`` (in fit) the stem learns the layout of the input and keeps it (channel
+      order, image size, feature grid); without, it reads X in that layout.
+    * ``build()`` returns a fresh :class:`StemModule` for the layout learned last.
+    * ``learning_rate`` is the backbone's own learning rate, or None for the estimator's.
+
+    Two stems compare equal when they build the same network, which a warm start then goes on
+    training.
+    """
+
+    learning_rate: float | None
+
+    def validate(self, X, *, reset): ...
+
+    def build(self): ...
+
+
 class Network(EpochSteps, nn.Module):
     """The net's module: the estimator's head, behind an optional stem.
 
-    The stem is a backbone that ``FineTune`` puts in front of the head, mapping raw inputs
-    (images, videos) to the head's features; without one, the head reads the features
-    directly. A head that compares two views of each sample (``takes_views``) gets the stem's
-    outputs of two independent augmentations in training, when the stem augments.
+    The stem (a :class:`StemModule`) maps raw inputs (images, videos) to the head's features;
+    without one, the head reads the features directly. A :class:`ComparesViews` head gets the
+    stem's outputs of two independent augmentations in training, when the stem augments.
     """
 
     def __init__(self, head, stem=None):
@@ -73,9 +122,13 @@ class Network(EpochSteps, nn.Module):
     def forward(self, inputs):
         if self.stem is None:
             return self.head(inputs)
-        if self.training and self.stem.augments and getattr(self.head, "takes_views", False):
+        if self.training and self.stem.augments and isinstance(self.head, ComparesViews):
             return self.head((self.stem(inputs), self.stem(inputs)))
         return self.head(self.stem(inputs))
+
+    def backbone_parameters(self):
+        """The stem's parameters, which all belong to the backbone; none without a stem."""
+        return [] if self.stem is None else list(self.stem.parameters())
 
     def run(self, method, inputs):
         """The head's ``method`` (``forward``, ``embed``, ...) on the stem's features."""

@@ -147,6 +147,29 @@ class TrainingNet(NeuralNet):
 
     shuffle_generator_ = None
 
+    def __init__(self, *args, backbone_lr=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.backbone_lr = backbone_lr
+
+    def get_params_for_optimizer(self, prefix, named_parameters):
+        """skorch's optimizer arguments; with ``backbone_lr``, the parameters that the network
+        returns as its backbone's form a parameter group with that learning rate."""
+        named_parameters = list(named_parameters)
+        args, kwargs = super().get_params_for_optimizer(prefix, named_parameters)
+        if self.backbone_lr is None:
+            return args, kwargs
+        backbone = {
+            id(parameter) for parameter in unwrap_module(self.module_).backbone_parameters()
+        }
+        groups = [
+            {
+                "params": [p for _, p in named_parameters if id(p) in backbone],
+                "lr": self.backbone_lr,
+            },
+            {"params": [p for _, p in named_parameters if id(p) not in backbone]},
+        ]
+        return ([group for group in groups if group["params"]],), kwargs
+
     def get_loss(self, y_pred, y_true, X=None, training=False):
         if not isinstance(y_true, dict):
             return super().get_loss(y_pred, y_true, X=X, training=training)

@@ -18,6 +18,7 @@ from hypothesis.extra.numpy import arrays
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
+from sklearn.utils._param_validation import InvalidParameterError
 from torch import nn
 
 from ncestimators import (
@@ -27,6 +28,8 @@ from ncestimators import (
     CoFInAIRegressor,
     DynamicPrototypeClassifier,
 )
+from ncestimators._base import attach_stem
+from ncestimators._model import Stem
 from ncestimators.adapters import (
     BackboneFeatures,
     ClipFeatures,
@@ -439,7 +442,7 @@ def test_fine_tune_save_params_then_load_params_gives_identical_outputs(
 
 
 def _fresh_first_layer(model):
-    return model.estimator_._stem.build().backbone[0].weight
+    return model.stem_.build().backbone[0].weight
 
 
 def test_frozen_layers_stay_bit_identical_and_the_rest_trains(images, tmp_path):
@@ -450,12 +453,32 @@ def test_frozen_layers_stay_bit_identical_and_the_rest_trains(images, tmp_path):
         head, weights=weights, freeze=["conv1", "bn1", "layer1"], backbone_lr=1e-3
     ).fit(X, y)
     trained = model.estimator_.net_.module_.stem.backbone
-    fresh = model.estimator_._stem.build().backbone
+    fresh = model.stem_.build().backbone
     for name, tensor in fresh.state_dict().items():
         same = torch.equal(tensor, trained.state_dict()[name])
         assert same == name.startswith(("conv1", "bn1", "layer1")), name
     groups = model.estimator_.net_.optimizer_.param_groups
     assert sorted(group["lr"] for group in groups) == [1e-3, head.lr]
+    # The backbone's learning rate goes to the parameters the network returns as the
+    # backbone's, by identity: every stem parameter that trains, and nothing of the head.
+    learning_rates = {id(p): group["lr"] for group in groups for p in group["params"]}
+    network = model.estimator_.net_.module_
+    assert {learning_rates[id(p)] for p in network.head.parameters()} == {head.lr}
+    assert {learning_rates.get(id(p)) for p in network.stem.parameters() if p.requires_grad} == {
+        1e-3
+    }
+
+
+def test_a_stem_goes_only_in_front_of_an_ncestimators_estimator(images):
+    X, y = images
+    with pytest.raises(InvalidParameterError, match="'estimator' parameter of FineTune"):
+        FineTune(LogisticRegression()).fit(X, y)
+    stem = FineTune(DynamicPrototypeClassifier(max_epochs=1), backbone=_small_cnn()).fit(X, y).stem_
+    assert isinstance(stem, Stem)
+    with pytest.raises(TypeError, match="not a Stem"):
+        attach_stem(DynamicPrototypeClassifier(), object())
+    with pytest.raises(TypeError, match="in front of an ncestimators estimator"):
+        attach_stem(LogisticRegression(), stem)
 
 
 def test_all_frozen_is_a_linear_probe(images, tmp_path):
@@ -467,7 +490,7 @@ def test_all_frozen_is_a_linear_probe(images, tmp_path):
     )
     model.fit(X, y)
     trained = model.estimator_.net_.module_.stem.backbone.state_dict()
-    for name, tensor in model.estimator_._stem.build().backbone.state_dict().items():
+    for name, tensor in model.stem_.build().backbone.state_dict().items():
         assert torch.equal(tensor, trained[name]), name
 
 
@@ -494,7 +517,7 @@ def test_sequence_heads_fine_tune_a_clip_backbone(videos, head):
     model = FineTune(estimator, backbone=_small_video_cnn(), clip_len=4).fit(videos, y)
     assert len(model.predict(videos)) == 6
     trained = model.estimator_.net_.module_.stem.clip_stem.backbone[0].weight
-    fresh = model.estimator_._stem.build().clip_stem.backbone[0].weight
+    fresh = model.stem_.build().clip_stem.backbone[0].weight
     assert not torch.equal(trained, fresh)
     if head == "ClusterFBSeparator":
         assert set(model.localize(videos)["video"]) <= set(range(6))
@@ -533,7 +556,7 @@ def test_a_backbone_cut_at_a_layer_drops_the_later_layers_and_keeps_its_outputs(
     y = (X.min(axis=-1) == 255).astype(int)
     weights = _checkpoint(tmp_path, "start.pt", seed=0)
     model = FineTune(CeCoSegmenter(max_epochs=1, random_state=0), weights=weights).fit(X, y)
-    stem = model.estimator_._stem.build().eval()  # cut at layer3, the stride-16 default
+    stem = model.stem_.build().eval()  # cut at layer3, the stride-16 default
     layers = {name.split(".")[1] for name in stem.backbone.state_dict()}
     assert layers == {"conv1", "bn1", "layer1", "layer2", "layer3"}
     # The same outputs as the whole model's layer3, batch statistics included: the
@@ -574,7 +597,7 @@ def test_parameters_that_feed_nothing_stop_training_and_the_rest_trains(images):
     head = DynamicPrototypeClassifier(max_epochs=2, lr=0.01, random_state=0)
     model = FineTune(head, backbone=backbone, layer="conv").fit(X, y)
     trained = model.estimator_.net_.module_.stem.backbone
-    fresh = model.estimator_._stem.build().backbone
+    fresh = model.stem_.build().backbone
     assert [name for name, p in fresh.named_parameters() if p.requires_grad] == [
         "model.conv.weight", "model.conv.bias"
     ]  # fmt: skip
@@ -583,7 +606,7 @@ def test_parameters_that_feed_nothing_stop_training_and_the_rest_trains(images):
     assert "model.tail.weight" not in fresh.state_dict()
     # The caller's module is left whole and trainable.
     assert backbone.scale.requires_grad and isinstance(backbone.tail, nn.Conv2d)
-    assert _trainable_parameters_get_gradients(model.estimator_._stem.build(), X[:4])
+    assert _trainable_parameters_get_gradients(model.stem_.build(), X[:4])
 
 
 class _ByWidth(nn.Module):

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .._model import mlp
+from .._model import ComparesViews, mlp
 
 __all__ = []
 
@@ -20,7 +20,7 @@ TrainingOutputs = namedtuple(
 )
 
 
-class AllNCHead(nn.Module):
+class AllNCHead(ComparesViews, nn.Module):
     """Encoder, SimSiam-style projector and predictor, and linear classifier.
 
     In eval mode the forward pass returns the logits of the clean input. In training mode it
@@ -53,8 +53,6 @@ class AllNCHead(nn.Module):
         self.feature_dropout = feature_dropout
         self.register_buffer("mean_memory", torch.zeros(n_classes, n_hidden))
         self.register_buffer("seen", torch.zeros(n_classes, dtype=torch.bool))
-
-    takes_views = True
 
     def forward(self, inputs):
         if not self.training:
