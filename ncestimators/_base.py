@@ -5,7 +5,6 @@
 import functools
 import itertools
 import os
-import warnings
 from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 
@@ -44,7 +43,7 @@ from ._nets import (
 )
 from ._runtime import draw_seed, resolve_device, seeded, to_cpu
 from .callbacks import TrainingCheckpoint
-from .exceptions import WarmStartWarning
+from .exceptions import WarmStartWarning, warn
 
 __all__ = []
 
@@ -364,11 +363,10 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
             name for name, value in signature.items() if self._trained_signature[name] != value
         ]
         if changed:
-            warnings.warn(
+            warn(
                 f"warm_start=True, but {', '.join(changed)} changed since the last fit, which "
                 "changes the shape of the network; training a fresh network.",
                 WarmStartWarning,
-                stacklevel=5,
             )
             return None
         return self.net_

@@ -3,12 +3,11 @@
 # SPDX-License-Identifier: BSD-3-Clause
 
 import contextlib
-import warnings
 
 import numpy as np
 import torch
 
-from .exceptions import DeviceWarning
+from .exceptions import DeviceWarning, warn
 
 
 def resolve_device(device):
@@ -27,10 +26,9 @@ def resolve_device(device):
             f"device={device!r} is not a torch device; use 'auto', 'cpu' or 'cuda'."
         ) from error
     if parsed.type == "cuda" and not torch.cuda.is_available():
-        warnings.warn(
+        warn(
             f"device={device!r} was requested but CUDA is not available; training on the CPU.",
             DeviceWarning,
-            stacklevel=3,
         )
         return "cpu"
     return device
