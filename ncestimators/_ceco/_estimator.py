@@ -83,7 +83,8 @@ class CeCoSegmenter(ClassifierMixin, TorchEstimatorBase):
         applies to the validation loss too, and not to Dice, Lovász or the center loss.
 
     max_epochs : int, default=30
-        Number of passes over the training images.
+        Number of passes over the training data that a ``fit`` makes, unless early stopping
+        (with a validation set) ends it sooner; a warm-started ``fit`` makes as many again.
 
     batch_size : int, default=8
         Number of images (or point clouds) per mini-batch; the class centers are means over all
@@ -91,21 +92,23 @@ class CeCoSegmenter(ClassifierMixin, TorchEstimatorBase):
         image of one position, so use a larger batch there.
 
     lr : float, default=3e-3
-        Learning rate.
+        Learning rate of the optimiser.
 
     optimizer : {"adam", "adamw", "sgd"}, default="adam"
-        Optimiser; "sgd" uses momentum 0.9.
+        Optimiser: Adam, AdamW, or SGD with momentum 0.9.
 
     weight_decay : float, default=0.0
-        L2 penalty (decoupled for "adamw").
+        Weight decay of the optimiser: an L2 penalty on the network's parameters, decoupled from
+        the gradient step for "adamw".
 
     device : str, default="auto"
         Torch device; "auto" uses CUDA when available. An unavailable CUDA device falls back to
         the CPU with a :class:`~ncestimators.exceptions.DeviceWarning`.
 
     random_state : int, RandomState instance or None, default=None
-        Seeds the weights, the ETF, the batch order and the held-out split, without touching the
-        global random states. Pass an int for reproducible results.
+        Seeds every random draw of a fit (the initial weights, the batch order, the held-out
+        split and the method's own draws, which the Notes name), without touching the global
+        random states. Pass an int for reproducible results.
 
     verbose : int, default=0
         0 is silent; 1 shows a progress bar and the epoch table.
@@ -116,20 +119,23 @@ class CeCoSegmenter(ClassifierMixin, TorchEstimatorBase):
         :class:`~ncestimators.callbacks.TrainingCheckpoint`, a killed fit resumes.
 
     validation_fraction : float, default=None
-        Fraction of the training images held out to pick the epoch with the lowest validation
-        loss (pixel loss, without the center term) and to stop early. None trains on everything
-        for ``max_epochs`` epochs.
+        Fraction of the training samples held out as a validation set: training stops after
+        ``n_iter_no_change`` epochs without improvement of the validation loss (``valid_loss``
+        in ``history_``; the Notes say which loss), and the fit keeps the network of the best
+        epoch. None trains on all samples for ``max_epochs`` epochs. The ``X_val`` and ``y_val``
+        of :meth:`fit` give a fixed validation set instead.
 
     n_iter_no_change : int, default=10
-        Epochs without improvement of the validation loss before stopping; only used with
-        ``validation_fraction``.
+        Number of epochs in a row without improvement of the validation loss (a decrease by more
+        than a relative 1e-4) after which training stops; only used with a validation set.
 
     warm_start : bool, default=False
-        Whether a new ``fit`` goes on training the current network. Changing
-        ``hidden_dims``, ``embedding_dim``, ``center_classifier`` or ``classifier``, the
-        features or the classes trains a fresh network instead, with a
-        :class:`~ncestimators.exceptions.WarmStartWarning`; other parameters take effect on
-        the current network.
+        Whether a new ``fit`` goes on training the current network, and the state its loss has
+        learned, for another ``max_epochs`` epochs (``history_`` and ``n_iter_`` go on; the
+        optimiser starts afresh). Changing a parameter that shapes the network (the Notes name
+        them), the number of features or the classes trains a fresh network instead, with a
+        :class:`~ncestimators.exceptions.WarmStartWarning`; other parameters take effect on the
+        current network.
 
     accelerator : accelerate.Accelerator, default=None
         Train under a Hugging Face ``Accelerator``: one fit over several GPUs or processes
@@ -158,16 +164,16 @@ class CeCoSegmenter(ClassifierMixin, TorchEstimatorBase):
         Feature dimension D seen during fit.
 
     feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of features seen during fit. Defined only when X is a DataFrame with string
-        column names.
+        Names of features seen during fit. Defined only when X is a DataFrame whose column names
+        are all strings.
 
     net_ : skorch.NeuralNet
-        The fitted network; ``net_.module_`` holds the embedding, both classifiers and the ETF.
+        The fitted skorch net: the network (``net_.module_``), the loss and the optimiser.
 
-    history_ : skorch.History
-        Per-epoch training (and validation) losses.
-        A fit stopped by ``KeyboardInterrupt`` (Ctrl-C) keeps the model as it was and marks
-        its last row ``interrupted``.
+    history_ : skorch.history.History
+        Per-epoch training record, one row per epoch: the training loss, with a validation set
+        ``valid_loss``, and the durations. A fit stopped by ``KeyboardInterrupt`` (Ctrl-C) keeps
+        the model as it was and marks its last row ``interrupted``.
 
     n_iter_ : int
         Number of finished epochs.
@@ -242,6 +248,11 @@ class CeCoSegmenter(ClassifierMixin, TorchEstimatorBase):
     a per-position ``LogisticRegression`` by 3.3 mIoU points, but the regulariser itself is
     neutral (+0.4 mIoU, +1.2 tail IoU, both within noise over 5 seeds;
     ``examples/benchmarks/results_real.md``).
+
+    **Training.** The validation loss (``validation_fraction``) is the pixel loss
+    :math:`\\mathcal{L}_{\\mathrm{PR}}` on the held-out images, without the center term.
+    ``hidden_dims``, ``embedding_dim``, ``center_classifier`` and ``classifier`` shape the
+    network. ``random_state`` also seeds the ETF.
 
     References
     ----------

@@ -111,19 +111,21 @@ class CoFInAIRegressor(RegressorMixin, TorchEstimatorBase):
         score is the expected grade's centre.
 
     max_epochs : int, default=100
-        Number of passes over the training data.
+        Number of passes over the training data that a ``fit`` makes, unless early stopping
+        (with a validation set) ends it sooner; a warm-started ``fit`` makes as many again.
 
     batch_size : int, default=32
         Mini-batch size (videos).
 
     lr : float, default=0.01
-        Initial learning rate (the paper's).
+        Learning rate of the optimiser.
 
     optimizer : {"adam", "adamw", "sgd"}, default="sgd"
-        Optimiser; "sgd" uses momentum 0.9 (the paper's).
+        Optimiser: Adam, AdamW, or SGD with momentum 0.9.
 
     weight_decay : float, default=0.01
-        L2 penalty (decoupled for "adamw"); the paper's.
+        Weight decay of the optimiser: an L2 penalty on the network's parameters, decoupled from
+        the gradient step for "adamw".
 
     lr_schedule : {"cosine"} or None, default="cosine"
         "cosine" anneals every learning rate to 1/100 of its initial value over ``max_epochs``
@@ -139,9 +141,9 @@ class CoFInAIRegressor(RegressorMixin, TorchEstimatorBase):
         the CPU with a :class:`~ncestimators.exceptions.DeviceWarning`.
 
     random_state : int, RandomState instance or None, default=None
-        Seeds the weights, the sub-grade prototypes, the batch order, the crops, dropout and the
-        held-out split, without touching the global random states. Pass an int for
-        reproducible results.
+        Seeds every random draw of a fit (the initial weights, the batch order, the held-out
+        split and the method's own draws, which the Notes name), without touching the global
+        random states. Pass an int for reproducible results.
 
     verbose : int, default=0
         0 is silent; 1 shows a progress bar and the epoch table.
@@ -152,20 +154,23 @@ class CoFInAIRegressor(RegressorMixin, TorchEstimatorBase):
         :class:`~ncestimators.callbacks.TrainingCheckpoint`, a killed fit resumes.
 
     validation_fraction : float, default=None
-        Fraction of the training videos held out to pick the epoch with the lowest validation
-        score loss L_S and to stop early. None trains for ``max_epochs`` epochs.
+        Fraction of the training samples held out as a validation set: training stops after
+        ``n_iter_no_change`` epochs without improvement of the validation loss (``valid_loss``
+        in ``history_``; the Notes say which loss), and the fit keeps the network of the best
+        epoch. None trains on all samples for ``max_epochs`` epochs. The ``X_val`` and ``y_val``
+        of :meth:`fit` give a fixed validation set instead.
 
     n_iter_no_change : int, default=10
-        Epochs without improvement of the validation loss before stopping; only used with
-        ``validation_fraction``.
+        Number of epochs in a row without improvement of the validation loss (a decrease by more
+        than a relative 1e-4) after which training stops; only used with a validation set.
 
     warm_start : bool, default=False
-        Whether a new ``fit`` goes on training the current network. Changing ``n_grades``,
-        ``n_subgrades``, ``n_procedures``, ``d_procedure``, ``d_score``, an ablation switch
-        or the number of features trains a fresh network instead, with a
-        :class:`~ncestimators.exceptions.WarmStartWarning`; other parameters (the loss
-        weights, ``subgrade_scale``, ``dropout``, ``clip_crop``, ``score_range``, ...) take
-        effect on the current network.
+        Whether a new ``fit`` goes on training the current network, and the state its loss has
+        learned, for another ``max_epochs`` epochs (``history_`` and ``n_iter_`` go on; the
+        optimiser starts afresh). Changing a parameter that shapes the network (the Notes name
+        them), the number of features or the classes trains a fresh network instead, with a
+        :class:`~ncestimators.exceptions.WarmStartWarning`; other parameters take effect on the
+        current network.
 
     accelerator : accelerate.Accelerator, default=None
         Train under a Hugging Face ``Accelerator``: one fit over several GPUs or processes
@@ -196,15 +201,16 @@ class CoFInAIRegressor(RegressorMixin, TorchEstimatorBase):
         Dimension D of the clip features seen during fit.
 
     feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of features seen during fit, for 2-D DataFrame input with string column names.
+        Names of features seen during fit. Defined only when X is a DataFrame whose column names
+        are all strings.
 
     net_ : skorch.NeuralNet
-        The fitted network.
+        The fitted skorch net: the network (``net_.module_``), the loss and the optimiser.
 
-    history_ : skorch.callbacks.History
-        Per-epoch training record.
-        A fit stopped by ``KeyboardInterrupt`` (Ctrl-C) keeps the model as it was and marks
-        its last row ``interrupted``.
+    history_ : skorch.history.History
+        Per-epoch training record, one row per epoch: the training loss, with a validation set
+        ``valid_loss``, and the durations. A fit stopped by ``KeyboardInterrupt`` (Ctrl-C) keeps
+        the model as it was and marks its last row ``interrupted``.
 
     n_iter_ : int
         Number of finished epochs.
@@ -336,6 +342,14 @@ class CoFInAIRegressor(RegressorMixin, TorchEstimatorBase):
     * The official code has no graph regulariser, lets samples of a batch attend to each
       other in the fine head (a batch-axis bug) and selects its checkpoint on the test set;
       here model selection uses ``validation_fraction`` of the training data.
+
+    **Training.** The validation loss (``validation_fraction``) is the score loss
+    :math:`\\mathcal L_S` on the held-out videos. ``n_grades``, ``n_subgrades``,
+    ``n_procedures``, ``d_procedure``, ``d_score`` and the ablation switches
+    ``temporal_fusion``, ``grade_parsing`` and ``fine_scoring`` shape the network; the loss
+    weights, ``subgrade_scale``, ``dropout``, ``clip_crop``, ``score_range`` and the other
+    parameters take effect on the current network in a warm-started fit. ``random_state`` also
+    seeds the sub-grade prototypes, the clip crops and dropout.
 
     References
     ----------
