@@ -11,7 +11,8 @@ from numbers import Integral, Real
 import joblib
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, _fit_context
+from scipy.special import softmax
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils import check_consistent_length
 from sklearn.utils._param_validation import HasMethods, Interval, RealNotInt, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
@@ -31,7 +32,7 @@ from ._data import (
     crop_padding_collate,
 )
 from ._inputs import check_features, check_positions, check_sequences, encode_classes
-from ._model import Network, Stem, unwrap_module
+from ._model import Network, Stem, class_codes, unwrap_module
 from ._nets import (
     OPTIMIZERS,
     AcceleratedNet,
@@ -41,7 +42,7 @@ from ._nets import (
     TrainingNet,
     interrupted,
 )
-from ._runtime import draw_seed, resolve_device, seeded, to_cpu
+from ._runtime import draw_seed, resolve_device, seeded, to_cpu, to_numpy
 from .callbacks import TrainingCheckpoint
 from .exceptions import WarmStartWarning, warn
 
@@ -273,6 +274,10 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
         batches = []
         self._run_batches(X, method, check_input, reduce, lambda part, *_: batches.append(part))
         return batches
+
+    def _embed(self, X, *, check_input=True):
+        """The head's ``embed`` of X, one row per sample, as the float32 array ``embed`` gives."""
+        return self._forward(X, method="embed", check_input=check_input).numpy()
 
     def _run_batches(self, X, method, check_input, reduce, consume):
         """Run the head's ``method`` in eval mode on X batch by batch; whether it gives tuples.
@@ -557,6 +562,77 @@ class TorchEstimatorBase(BaseEstimator, metaclass=ABCMeta):
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "net_")
+
+
+class ScoreClassifierMixin(ClassifierMixin):
+    """A classifier whose head scores every class: the class with the highest score wins.
+
+    The head's eval-mode output is one score per class and sample (AllNCClassifier's logits,
+    DynamicPrototypeClassifier's cosines to the prototypes assigned to the classes), columns in
+    the order of ``classes_``. Probabilities are the softmax of the scores times
+    ``_score_scale`` (1 unless the estimator sets it).
+    """
+
+    _score_scale = 1.0
+
+    def decision_function(self, X):
+        """Score of every class: the head's output for each sample.
+
+        AllNCClassifier's logits, DynamicPrototypeClassifier's cosines in [-1, 1] between the
+        sample's embedding and each class's assigned prototype.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples, n_classes) or (n_samples,)
+            Scores, columns in the order of ``classes_``. For two classes, the score of the
+            second class minus that of the first (positive means ``classes_[1]``).
+        """
+        scores = self._class_scores(X)
+        if len(self.classes_) == 2:
+            return scores[:, 1] - scores[:, 0]
+        return scores
+
+    def predict_proba(self, X):
+        """Class probabilities: the softmax of the class scores.
+
+        AllNCClassifier's softmax of the logits, DynamicPrototypeClassifier's
+        ``softmax(logit_scale * cosines)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probabilities, columns in the order of ``classes_``.
+        """
+        return softmax(self._score_scale * self._class_scores(X), axis=1)
+
+    def predict(self, X):
+        """Class with the highest score.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+            Predicted labels.
+        """
+        codes = self._forward(X, reduce=class_codes).numpy()
+        return self.classes_[codes]
+
+    def _class_scores(self, X):
+        return to_numpy(self._forward(X))
 
 
 def attach_stem(estimator, stem):

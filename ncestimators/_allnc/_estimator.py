@@ -5,12 +5,9 @@
 from numbers import Integral, Real
 
 import numpy as np
-from scipy.special import softmax
-from sklearn.base import ClassifierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from .._base import TorchEstimatorBase, check_hidden_dims
-from .._model import class_codes
+from .._base import ScoreClassifierMixin, TorchEstimatorBase, check_hidden_dims
 from .._runtime import to_numpy
 from .._weights import resolve_class_weight
 from ._head import AllNCHead
@@ -19,7 +16,7 @@ from ._losses import AllNCLoss
 __all__ = ["AllNCClassifier"]
 
 
-class AllNCClassifier(ClassifierMixin, TorchEstimatorBase):
+class AllNCClassifier(ScoreClassifierMixin, TorchEstimatorBase):
     """Imbalanced classifier that restores neural collapse in features, means and classifier.
 
     AllNC [1]_ trains an encoder and a linear classifier so that, even on long-tailed data, the
@@ -404,56 +401,6 @@ class AllNCClassifier(ClassifierMixin, TorchEstimatorBase):
         self.warm_start = warm_start
         self.accelerator = accelerator
 
-    def decision_function(self, X):
-        """Classifier logits on the clean features.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples, n_classes) or (n_samples,)
-            Logits, columns in the order of ``classes_``. For two classes, the logit of the
-            second class minus that of the first (positive means ``classes_[1]``).
-        """
-        logits = self._logits(X)
-        if len(self.classes_) == 2:
-            return logits[:, 1] - logits[:, 0]
-        return logits
-
-    def predict_proba(self, X):
-        """Class probabilities: the softmax of the classifier's logits.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-            Probabilities, columns in the order of ``classes_``.
-        """
-        return softmax(self._logits(X), axis=1)
-
-    def predict(self, X):
-        """Class with the largest logit.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,)
-            Predicted labels.
-        """
-        codes = self._forward(X, reduce=class_codes).numpy()
-        return self.classes_[codes]
-
     def embed(self, X):
         """Learned features: the encoder's output, the last layer before the classifier.
 
@@ -467,13 +414,23 @@ class AllNCClassifier(ClassifierMixin, TorchEstimatorBase):
 
         Returns
         -------
-        features : ndarray of shape (n_samples, n_hidden)
-            Encoder features of the clean inputs.
-        """
-        return to_numpy(self._forward(X, method="embed"))
+        features : ndarray of shape (n_samples, n_hidden), dtype float32
+            Encoder features of the clean inputs: ``n_hidden`` is ``hidden_dims[-1]`` (the
+            features are then non-negative, the encoder ending with a ReLU), or
+            ``n_features_in_`` without hidden layers (the inputs themselves).
 
-    def _logits(self, X):
-        return to_numpy(self._forward(X))
+        Examples
+        --------
+        >>> from ncestimators import AllNCClassifier
+        >>> from ncestimators.datasets import make_superclass_features
+        >>> X, y = make_superclass_features(n_classes=4, n_superclasses=2, n_samples=80,
+        ...                                 n_features=6, random_state=0)
+        >>> clf = AllNCClassifier(hidden_dims=(16,), max_epochs=2, random_state=0).fit(X, y)
+        >>> features = clf.embed(X[:5])
+        >>> features.shape, features.dtype
+        ((5, 16), dtype('float32'))
+        """
+        return self._embed(X)
 
     def _encode_target(self, X, y, *, reset=True):
         codes = super()._encode_target(X, y, reset=reset)

@@ -396,10 +396,22 @@ class CeCoSegmenter(ClassifierMixin, TorchEstimatorBase):
         Returns
         -------
         embeddings : ndarray of shape ``X.shape[:-1] + (embedding_dim_,)``, or list of arrays
-            Float32 embeddings; a list of ``(n_points_i, embedding_dim_)`` arrays for list input.
+            Float32 embeddings, in the layout of X without its feature axis; a list of
+            ``(n_points_i, embedding_dim_)`` arrays for list input.
+
+        Examples
+        --------
+        >>> from ncestimators import CeCoSegmenter
+        >>> from ncestimators.datasets import make_dense_segmentation
+        >>> X, y = make_dense_segmentation(n_images=6, height=4, width=4, n_features=6,
+        ...                                n_classes=3, random_state=0)
+        >>> segmenter = CeCoSegmenter(embedding_dim=8, max_epochs=2, random_state=0).fit(X, y)
+        >>> embeddings = segmenter.embed(X[:2])
+        >>> embeddings.shape, embeddings.dtype
+        ((2, 4, 4, 8), dtype('float32'))
         """
         images = self._validated_input(X)
-        return images.unflatten(self._forward(images, method="embed", check_input=False).numpy())
+        return images.unflatten(self._embed(images, check_input=False))
 
     def score(self, X, y):
         """Mean intersection-over-union over the classes, from the dataset-level confusion.

@@ -469,6 +469,48 @@ class ClusterFBSeparator(ClassifierMixin, TorchEstimatorBase):
         """
         return self._infer(X).foreground
 
+    def embed(self, X):
+        """Snippet-level embeddings: what the attention and the clustering of each stream read.
+
+        Each stream embeds a snippet's features by ``Linear -> ReLU`` of width ``hidden_dim``;
+        its foreground attention reads the embedding, and its clustering assigns the snippet
+        to the cluster whose centroid is nearest in direction (the cosines behind
+        :meth:`cluster_proba`). With ``n_streams=2`` the two streams' embeddings stand side by
+        side, the RGB half's first.
+
+        Parameters
+        ----------
+        X : list of array-like of shape (T_i, n_features), or array-like
+            Videos.
+
+        Returns
+        -------
+        embeddings : list of ndarray of shape (T_i, n_streams * hidden_dim), dtype float32
+            One array per video, one non-negative row per snippet.
+
+        Examples
+        --------
+        >>> from ncestimators import ClusterFBSeparator
+        >>> from ncestimators.datasets import make_wtal_videos
+        >>> X, y, _ = make_wtal_videos(n_videos=8, n_classes=2, n_features=8, min_length=16,
+        ...                            max_length=24, random_state=0)
+        >>> model = ClusterFBSeparator(n_clusters=4, hidden_dim=16, max_epochs=2,
+        ...                            random_state=0).fit(X, y)
+        >>> embeddings = model.embed(X[:2])
+        >>> [video.shape for video in embeddings] == [(len(video), 16) for video in X[:2]]
+        True
+        >>> embeddings[0].dtype
+        dtype('float32')
+        """
+
+        def per_video(outputs):
+            embeddings, mask = outputs
+            lengths = mask.sum(dim=1).tolist()
+            # Copies: a video's array must not keep its whole padded batch alive.
+            return [video[:n].clone().numpy() for video, n in zip(embeddings, lengths, strict=True)]
+
+        return list(chain.from_iterable(self._forward_batches(X, method="embed", reduce=per_video)))
+
     def localize(self, X):
         """Scored action proposals for the classes predicted in each video.
 

@@ -48,6 +48,19 @@ class ClusterFBHead(EpochSteps, nn.Module):
             )  # fmt: skip
         return cas, attention, cosines, mask
 
+    def embed(self, inputs):
+        """Snippet embeddings ``(B, T, n_streams * hidden_dim)`` and the ``(B, T)`` real mask.
+
+        Each stream's embedding (what its attention and its clustering read), the streams'
+        side by side in the order of their features.
+        """
+        inputs, mask = split_padding(inputs)
+        parts = inputs.chunk(len(self.streams), dim=-1)
+        embeddings = [
+            stream.embedding(part) for stream, part in zip(self.streams, parts, strict=True)
+        ]
+        return torch.cat(embeddings, dim=-1), mask
+
     @torch.no_grad()
     def end_epoch(self):
         count = self.foreground_sum[-1]

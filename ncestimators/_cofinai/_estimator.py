@@ -582,6 +582,52 @@ class CoFInAIRegressor(RegressorMixin, TorchEstimatorBase):
         weights = (video for batch in batches for video in batch.numpy())
         return [video[:, :length] for video, length in zip(weights, lengths, strict=True)]
 
+    def embed(self, X):
+        """Each video's fine grade feature h_F, which FGS scores against the sub-grade prototypes.
+
+        The per-video representation at the end of the network (Eq. 11, 14; see the Notes):
+        GPM's grade features, weighted by grade and averaged. Its cosines with the rows of
+        ``subgrade_prototypes_`` give the sub-grade probabilities, and L_F pulls it to the
+        prototype of the video's true sub-grade, so that videos of one sub-grade gather
+        around one vertex of the simplex ETF: pass it with ``subgrade_prototypes_`` to
+        :func:`~ncestimators.geometry.neural_collapse_metrics`.
+
+        Parameters
+        ----------
+        X : list of array-like of shape (T_i, n_features), array-like of shape \
+                (n_videos, T, n_features) or (n_videos, n_features)
+            Clip features of each video, in any form ``fit`` accepts.
+
+        Returns
+        -------
+        embeddings : ndarray of shape (n_videos, d_score), dtype float32
+            One h_F per video.
+
+        Raises
+        ------
+        ValueError
+            If the model was fitted with ``fine_scoring=False``: then nothing trains h_F.
+
+        Examples
+        --------
+        >>> from ncestimators import CoFInAIRegressor
+        >>> from ncestimators.datasets import make_aqa_sequences
+        >>> X, y = make_aqa_sequences(n_videos=20, n_features=6, random_state=0)
+        >>> model = CoFInAIRegressor(n_subgrades=4, d_procedure=8, d_score=4, max_epochs=2,
+        ...                          random_state=0).fit(X, y)
+        >>> embeddings = model.embed(X[:3])
+        >>> embeddings.shape, embeddings.dtype
+        ((3, 4), dtype('float32'))
+        """
+        X = self._validated_input(X)
+        if not self.fine_scoring:
+            raise ValueError(
+                "embed returns h_F, the feature FGS aligns with the sub-grade prototypes, but "
+                "this model was fitted with fine_scoring=False, so nothing trained it; refit "
+                "with fine_scoring=True."
+            )
+        return self._embed(X, check_input=False)
+
     def _scores_and_grades(self, X):
         """Scores, grade and sub-grade probabilities of X, as float64 arrays."""
         unit_scores, grade_proba, subgrade_proba = to_numpy(self._forward(X)[:3])

@@ -69,11 +69,7 @@ class CoFInAIHead(nn.Module):
         clips, mask = split_padding(inputs)
         if self.training and self.clip_crop is not None:
             clips, mask = random_crop(clips, mask, self.clip_crop)
-        tokens = self.embedding(clips)
-        attention = None
-        if self.fusion is not None:
-            (tokens, attention), mask = self.fusion(tokens, mask), None
-        coarse, fine = self.parsing(tokens, mask)
+        coarse, fine, attention = self._grade_features(clips, mask)
         grade_logits = self.grade_classifier(coarse)
         grade_proba = grade_logits.softmax(dim=1)
         subgrade_cosines = F.normalize(fine, dim=1) @ self.subgrade_prototypes.T
@@ -85,10 +81,23 @@ class CoFInAIHead(nn.Module):
             return (*outputs, prototypes, attention)
         return outputs
 
+    def embed(self, inputs):
+        """``(B, D_S)`` fine grade feature h_F of each video, which FGS scores (Eq. 11-14)."""
+        return self._grade_features(*split_padding(inputs))[1]
+
     def procedure_attention(self, inputs):
         """``(B, P, T)`` attention of each TFM procedure query over the clips."""
         clips, mask = split_padding(inputs)
         return self.fusion.weights(self.embedding(clips), mask)
+
+    def _grade_features(self, clips, mask):
+        """Coarse and fine grade features (Eq. 9-11) and TFM's attention (None without TFM)."""
+        tokens = self.embedding(clips)
+        attention = None
+        if self.fusion is not None:
+            (tokens, attention), mask = self.fusion(tokens, mask), None
+        coarse, fine = self.parsing(tokens, mask)
+        return coarse, fine, attention
 
 
 def expected_unit_score(grade_proba, subgrade_proba):

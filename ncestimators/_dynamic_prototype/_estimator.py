@@ -6,13 +6,10 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from scipy.special import softmax
-from sklearn.base import ClassifierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch.nn import functional as F
 
-from .._base import TorchEstimatorBase, check_hidden_dims
-from .._model import class_codes
+from .._base import ScoreClassifierMixin, TorchEstimatorBase, check_hidden_dims
 from .._runtime import to_numpy, torch_seed
 from ..geometry import simplex_etf, uniform_prototypes
 from ._head import SphereHead
@@ -21,7 +18,7 @@ from ._losses import IPMLoss
 __all__ = ["DynamicPrototypeClassifier"]
 
 
-class DynamicPrototypeClassifier(ClassifierMixin, TorchEstimatorBase):
+class DynamicPrototypeClassifier(ScoreClassifierMixin, TorchEstimatorBase):
     """Classifier that maps features onto fixed prototypes and learns which class gets which.
 
     A trainable network maps each sample to a point ``z`` on the unit sphere in
@@ -308,8 +305,13 @@ class DynamicPrototypeClassifier(ClassifierMixin, TorchEstimatorBase):
         self.warm_start = warm_start
         self.accelerator = accelerator
 
-    def decision_function(self, X):
-        """Cosine between each sample's embedding and each class's assigned prototype.
+    def embed(self, X):
+        """Embeddings on the unit sphere: the normalised encoder output that the prototypes score.
+
+        The class scores are their cosines with the classes' assigned prototypes,
+        ``embed(X) @ prototypes_[assignment_].T``. Pass them with ``prototypes_`` to
+        :func:`~ncestimators.geometry.neural_collapse_metrics` to see how closely the classes
+        gather at their prototypes.
 
         Parameters
         ----------
@@ -318,49 +320,30 @@ class DynamicPrototypeClassifier(ClassifierMixin, TorchEstimatorBase):
 
         Returns
         -------
-        scores : ndarray of shape (n_samples, n_classes) or (n_samples,)
-            Cosines in [-1, 1], columns in the order of ``classes_``. For two classes, the
-            cosine of the second class minus that of the first (positive means
-            ``classes_[1]``).
+        embeddings : ndarray of shape (n_samples, prototype_dim), dtype float32
+            Unit-norm rows, in the prototypes' dimension (``prototypes_.shape[1]``, which
+            ``prototype_dim=None`` resolves from the number of classes).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from ncestimators import DynamicPrototypeClassifier
+        >>> from ncestimators.datasets import make_superclass_features
+        >>> X, y = make_superclass_features(n_classes=6, n_superclasses=2, n_samples=120,
+        ...                                 n_features=8, random_state=0)
+        >>> clf = DynamicPrototypeClassifier(prototype_dim=3, max_epochs=2,
+        ...                                  random_state=0).fit(X, y)
+        >>> embeddings = clf.embed(X[:4])
+        >>> embeddings.shape, embeddings.dtype
+        ((4, 3), dtype('float32'))
+        >>> np.allclose(np.linalg.norm(embeddings, axis=1), 1, atol=1e-6)
+        True
         """
-        cosines = self._class_cosines(X)
-        if len(self.classes_) == 2:
-            return cosines[:, 1] - cosines[:, 0]
-        return cosines
+        return self._embed(X)
 
-    def predict_proba(self, X):
-        """Class probabilities ``softmax(logit_scale * cosines)``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-            Probabilities, columns in the order of ``classes_``.
-        """
-        return softmax(self.logit_scale * self._class_cosines(X), axis=1)
-
-    def predict(self, X):
-        """Class of the nearest assigned prototype.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,)
-            Predicted labels.
-        """
-        codes = self._forward(X, reduce=class_codes).numpy()
-        return self.classes_[codes]
-
-    def _class_cosines(self, X):
-        return to_numpy(self._forward(X))
+    @property
+    def _score_scale(self):
+        return self.logit_scale
 
     def _check_params_for_data(self, X):
         check_hidden_dims(self.hidden_dims)
