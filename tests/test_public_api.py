@@ -124,6 +124,22 @@ def test_cofinai_embeds_the_fine_feature_that_fgs_scores(aqa):
         model.embed(X)
 
 
+def test_clusterfb_localizes_with_the_proposals_it_is_given(videos):
+    X, y = videos
+    model = ClusterFBSeparator(n_clusters=3, hidden_dim=8, max_epochs=2, random_state=0)
+    model.fit(X, y)
+    whole = model.localize(X, proposals=lambda actionness, score: [[0, len(actionness), score]])
+    # One proposal, the whole video, per predicted class, scored by the class's video score.
+    proba = model.predict_proba(X)
+    expected = {
+        (video, model.classes_[index], 0, len(X[video]), proba[video, index])
+        for video, index in zip(*np.nonzero(model.predict(X)), strict=True)
+    }
+    assert set(whole.itertuples(index=False, name=None)) == expected
+    with pytest.raises(TypeError, match="proposals must be None or a callable"):
+        model.localize(X, proposals="windows")
+
+
 def _small_cnn():
     return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 16, 3, stride=2))
 

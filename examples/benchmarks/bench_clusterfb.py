@@ -94,8 +94,8 @@ def against_windows(model, data, setting, seed):
     rows = []
     for method, proposals in (
         (CASE, model.localize(X)),
-        # The estimator's own loop over videos and predicted classes, with windows instead.
-        (WINDOWS, model._localize(X, partial(window_proposals, length=length))),
+        # The same actionness of the same predicted classes, cut into windows instead.
+        (WINDOWS, model.localize(X, proposals=partial(window_proposals, length=length))),
     ):
         map_ = localization_map(truth, proposals)
         best = proposals.groupby(["video", "label"]).head(1)  # sorted by decreasing score

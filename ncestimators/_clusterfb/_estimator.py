@@ -511,7 +511,7 @@ class ClusterFBSeparator(ClassifierMixin, TorchEstimatorBase):
 
         return list(chain.from_iterable(self._forward_batches(X, method="embed", reduce=per_video)))
 
-    def localize(self, X):
+    def localize(self, X, proposals=None):
         """Scored action proposals for the classes predicted in each video.
 
         For every class :meth:`predict` gives a video, a proposal is a stretch of snippets
@@ -530,6 +530,14 @@ class ClusterFBSeparator(ClassifierMixin, TorchEstimatorBase):
         X : list of array-like of shape (T_i, n_features), or array-like
             Videos.
 
+        proposals : callable, default=None
+            Another recipe for the proposals of one class in one video, to compare with the
+            one above on the same actionness (fixed windows, say):
+            ``proposals(actionness, video_score)`` takes the class's actionness of every
+            snippet, a ``(T_i,)`` array in [0, 1], and its video score, and returns an
+            ``(m, 3)`` array of ``(start, end, score)`` rows in snippet units. None uses the
+            proposals described above.
+
         Returns
         -------
         proposals : pandas.DataFrame
@@ -538,7 +546,12 @@ class ClusterFBSeparator(ClassifierMixin, TorchEstimatorBase):
             ``end`` (seconds when ``fps`` is set, snippet units otherwise, snippet t covering
             ``[t, t + 1)``) and ``score``, sorted by video and decreasing score.
         """
-        return self._localize(X, action_proposals)
+        if proposals is not None and not callable(proposals):
+            raise TypeError(
+                f"proposals must be None or a callable (actionness, video_score) -> (m, 3) "
+                f"rows of (start, end, score), got {proposals!r}."
+            )
+        return self._localize(X, action_proposals if proposals is None else proposals)
 
     def score(self, X, y, segments=None):
         """Localisation mAP when ``segments`` are given, video-level mAP otherwise.
