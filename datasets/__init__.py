@@ -1,8 +1,9 @@
 """Dataset loaders and generators (installed as ``ncestimators.datasets``).
 
 Layout: one private module per kind of data (``_aqa``, ``_images``, ``_long_tailed``,
-``_segmentation``, ``_superclass``, ``_wtal``), and ``_features`` for extracted features in the
-layout the loaders read. The datasets import nothing else of the package; the adapters, the
+``_segmentation``, ``_superclass``, ``_wtal``), ``_features`` for extracted features in the
+layout the loaders read, and ``_directions`` for the random feature directions of the sequence
+generators. The datasets import nothing else of the package; the adapters, the
 demo and the tests import them, the estimators never do.
 """
 

@@ -10,6 +10,8 @@ import pandas as pd
 from sklearn.utils import Bunch, check_random_state
 from sklearn.utils._param_validation import Interval, validate_params
 
+from ._directions import unit_directions
+
 __all__ = ["make_aqa_sequences", "load_aqa_features"]
 
 # Strengths of the planted components, in units of the per-dimension noise standard deviation
@@ -150,7 +152,7 @@ def make_aqa_sequences(
     """
     min_clips, max_clips = _check_n_clips(n_clips, n_procedures)
     rng = check_random_state(random_state)
-    directions = _unit_directions(n_procedures + 1, n_features, rng)
+    directions = unit_directions(n_procedures + 1, n_features, rng)
     procedure_means = _PROCEDURE_STRENGTH * directions[:n_procedures]
     quality_direction = _QUALITY_STRENGTH * directions[n_procedures]
     values = 2 * _MAX_SCORE * np.arange(1, n_procedures + 1) / (n_procedures * (n_procedures + 1))
@@ -191,14 +193,6 @@ def _check_n_clips(n_clips, n_procedures):
             f"n_procedures={n_procedures}; got n_clips={n_clips!r}."
         )
     return int(min_clips), int(max_clips)
-
-
-def _unit_directions(n_directions, n_features, rng):
-    """Orthonormal rows when ``n_features`` allows, independent random unit rows otherwise."""
-    gaussian = rng.standard_normal((n_features, n_directions))
-    if n_features >= n_directions:
-        return np.linalg.qr(gaussian)[0].T
-    return (gaussian / np.linalg.norm(gaussian, axis=0)).T
 
 
 @validate_params(

@@ -10,6 +10,8 @@ import numpy as np
 from sklearn.utils import Bunch, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
+from ._directions import unit_directions
+
 __all__ = ["make_wtal_videos", "load_wtal_features"]
 
 # Strengths of the planted components, in units of the per-dimension noise standard deviation
@@ -194,7 +196,7 @@ def make_wtal_videos(
             f"min_length={min_length} is greater than max_length={max_length}; swap them."
         )
     rng = check_random_state(random_state)
-    directions = _unit_directions(2 + n_action_styles + n_background_styles + n_classes,
+    directions = unit_directions(2 + n_action_styles + n_background_styles + n_classes,
                                   n_features, rng)  # fmt: skip
     motion, action_styles, background_styles, classes = np.split(
         directions, np.cumsum([1, n_action_styles, n_background_styles])
@@ -231,14 +233,6 @@ def make_wtal_videos(
     if return_styles:
         return X, y, segments, styles
     return X, y, segments
-
-
-def _unit_directions(n_directions, n_features, rng):
-    """Orthonormal rows when ``n_features`` allows, independent random unit rows otherwise."""
-    gaussian = rng.standard_normal((n_features, n_directions))
-    if n_features >= n_directions:
-        return np.linalg.qr(gaussian)[0].T
-    return (gaussian / np.linalg.norm(gaussian, axis=0)).T
 
 
 def _phase_order(n_styles, rng):

@@ -14,12 +14,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from ncestimators import AllNCClassifier
+from ncestimators._demo._runs import PLAIN_CE  # AllNC's terms off: plain cross-entropy
 from ncestimators.datasets import load_digits_lt
 from ncestimators.geometry import neural_collapse_metrics
 from ncestimators.metrics import shot_accuracy
-
-PLAIN_CE = {"alpha": 0.0, "p2p": False, "rebalance_power": 0.0, "feature_noise": 0.0,
-            "feature_dropout": 0.0}  # fmt: skip
 
 data = load_digits_lt(imbalance_ratio=50, random_state=0)
 rows = {}

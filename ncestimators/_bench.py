@@ -55,7 +55,13 @@ BENCHMARKS = {
         ["--seeds", "1", "--repeats", "1"],
     ),
 }
-_VERSIONS = ("torch", "scikit-learn", "skorch", "numpy", "scipy", "pandas")
+# The dependencies whose versions the results depend on, as ``ncestimators info`` reports them.
+_REPORTED_PACKAGES = ("torch", "scikit-learn", "skorch", "numpy", "scipy", "pandas")
+
+
+def package_versions():
+    """``{package: version}`` of the dependencies that benchmark results depend on."""
+    return {name: importlib.metadata.version(name) for name in _REPORTED_PACKAGES}
 
 
 def default_scripts_dir():
@@ -135,7 +141,7 @@ def _sections(path, benchmarks):
 
 
 def _header(quick):
-    versions = ", ".join(f"{name} {importlib.metadata.version(name)}" for name in _VERSIONS)
+    versions = ", ".join(f"{name} {version}" for name, version in package_versions().items())
     cpu = platform.processor() or platform.machine()
     mode = (
         "quick (one seed or repeat each: a smoke run, not the recorded numbers)"

@@ -3,13 +3,10 @@
 # SPDX-License-Identifier: BSD-3-Clause
 
 import argparse
-import importlib.metadata
 import platform
 import sys
 
 __all__ = ["main"]
-
-_REPORTED_PACKAGES = ("torch", "scikit-learn", "skorch", "numpy", "scipy", "pandas")
 
 
 def main(argv=None):
@@ -114,12 +111,13 @@ def _info(arguments):
     import torch
 
     from . import __version__
+    from ._bench import package_versions
     from ._runtime import resolve_device
 
     print(f"ncestimators {__version__}")
     print(f"python {platform.python_version()} on {platform.platform()}")
-    for package in _REPORTED_PACKAGES:
-        print(f"{package} {importlib.metadata.version(package)}")
+    for package, version in package_versions().items():
+        print(f"{package} {version}")
     device = resolve_device("auto")
     name = torch.cuda.get_device_name(0) if device == "cuda" else platform.processor() or "cpu"
     print(f"device {device} ({name}), {torch.get_num_threads()} torch threads")

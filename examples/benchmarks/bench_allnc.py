@@ -40,19 +40,13 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
 from ncestimators import AllNCClassifier
+from ncestimators._demo._runs import PLAIN_CE
 from ncestimators.datasets import load_digits_lt, make_long_tailed
 from ncestimators.geometry import neural_collapse_metrics
 from ncestimators.metrics import shot_accuracy
 
 RATIOS = (10, 50, 100)
 MANY, FEW = 50, 20
-PLAIN_CE = {
-    "alpha": 0.0,
-    "p2p": False,
-    "rebalance_power": 0.0,
-    "feature_noise": 0.0,
-    "feature_dropout": 0.0,
-}
 MODELS = {
     "AllNC": lambda seed: AllNCClassifier(random_state=seed),
     "plain CE (same network)": lambda seed: AllNCClassifier(**PLAIN_CE, random_state=seed),

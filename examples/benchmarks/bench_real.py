@@ -44,7 +44,6 @@ import numpy as np
 import pandas as pd
 import torch
 from _paired import paired_table
-from bench_allnc import PLAIN_CE
 from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
@@ -54,6 +53,7 @@ from sklearn.preprocessing import StandardScaler
 from torch.nn import functional as F
 
 from ncestimators import AllNCClassifier, CeCoSegmenter, DynamicPrototypeClassifier
+from ncestimators._demo._runs import PLAIN_CE
 from ncestimators.adapters import (
     BackboneFeatures,
     DenseFeatures,

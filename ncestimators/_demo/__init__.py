@@ -30,6 +30,7 @@ from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from .. import __version__
+from .._bench import package_versions
 from .._runtime import resolve_device
 from ._experiment import sentences, summarise
 from ._report import console_legend, console_table, how_to_read, write_report, write_results
@@ -99,7 +100,7 @@ def run_demo(
         "seconds": time.perf_counter() - start,
         "device": device,
         "version": __version__,
-        "torch": torch.__version__,
+        "versions": package_versions(),
         "python": platform.python_version(),
     }
     write_results(output / "results.json", rows, metadata)

@@ -135,8 +135,9 @@ def write_report(path, rows, figures, captions, metadata):
     notes = html.escape(
         f"{metadata['mode']} run, seeds {metadata['seeds']}, on {metadata['device']} with "
         f"{metadata['jobs']} parallel job(s): {metadata['seconds']:.0f} s in total; "
-        f"ncestimators {metadata['version']}, torch {metadata['torch']}, "
-        f"Python {metadata['python']}."
+        f"ncestimators {metadata['version']}, "
+        + "".join(f"{name} {version}, " for name, version in metadata["versions"].items())
+        + f"Python {metadata['python']}."
     )
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>ncestimators demo</title>
