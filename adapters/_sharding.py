@@ -5,6 +5,7 @@
 from sklearn.base import clone
 
 from ncestimators.datasets import save_features
+from ncestimators.datasets._features import check_file_names
 
 __all__ = ["extract_to_files"]
 
@@ -28,7 +29,7 @@ def extract_to_files(extractor, X, names, directory, *, client=None, shard_size=
         Videos or images: paths (cheap to send to workers) or arrays.
 
     names : sequence of str
-        One distinct file name per item.
+        One distinct file name per item; all of them are checked before any shard runs.
 
     directory : str or path-like
         Folder of the ``.npy`` files; created if missing.
@@ -57,7 +58,7 @@ def extract_to_files(extractor, X, names, directory, *, client=None, shard_size=
     >>> [path.name for path in paths], np.load(paths[0]).shape
     (['a.npy', 'b.npy', 'c.npy', 'd.npy', 'e.npy'], (4,))
     """
-    names = [str(name) for name in names]
+    names = check_file_names(names)
     if len(names) != len(X):
         raise ValueError(f"X has {len(X)} items but names has {len(names)}; pass one name each.")
     if shard_size < 1:

@@ -3,6 +3,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 
 import os
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -47,19 +48,13 @@ def save_features(directory, names, features):
     >>> [path.name for path in paths], np.load(paths[1]).shape
     (['v1.npy', 'v2.npy'], (5, 4))
     """
-    names = [str(name) for name in names]
+    names = check_file_names(names)
     features = list(features)
     if len(names) != len(features):
         raise ValueError(
             f"names has {len(names)} entries but features has {len(features)}; pass one name "
             "per item."
         )
-    bad = [name for name in names if not name or os.sep in name or name in (".", "..")]
-    if bad:
-        raise ValueError(f"File names must be non-empty and contain no {os.sep!r}: {bad[:3]}.")
-    duplicates = sorted({name for name in names if names.count(name) > 1})
-    if duplicates:
-        raise ValueError(f"names must be distinct; repeated: {duplicates[:3]}.")
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -71,3 +66,22 @@ def save_features(directory, names, features):
         np.save(path, array, allow_pickle=False)
         paths.append(path)
     return paths
+
+
+def check_file_names(names):
+    """``names`` as strings, each usable as a file name in one folder: a ValueError otherwise.
+
+    A name must be non-empty, contain no path separator and differ from every other name (a
+    repeated name would overwrite the other item's file).
+    """
+    names = [str(name) for name in names]
+    bad = [name for name in names if not name or os.sep in name or name in (".", "..")]
+    if bad:
+        raise ValueError(f"File names must be non-empty and contain no {os.sep!r}: {bad[:3]}.")
+    repeated = sorted(name for name, count in Counter(names).items() if count > 1)
+    if repeated:
+        raise ValueError(
+            f"names must be distinct, or one item's file overwrites another's; {len(repeated)} "
+            f"repeated: {repeated[:5]}{' ...' if len(repeated) > 5 else ''}."
+        )
+    return names

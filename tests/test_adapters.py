@@ -36,6 +36,7 @@ from ncestimators.adapters import (
     DenseFeatures,
     FineTune,
     downsample_labels,
+    extract_to_files,
     upsample_labels,
 )
 from ncestimators.adapters._backbones import Preprocess, Preprocessing
@@ -388,6 +389,16 @@ def test_save_features_refuses_what_it_cannot_write(tmp_path):
         save_features(tmp_path, ["a", "a"], [np.ones(2), np.ones(2)])
     with pytest.raises(ValueError, match="contain no"):
         save_features(tmp_path, ["../a"], [np.ones(2)])
+
+
+def test_sharded_extraction_refuses_names_repeated_across_shards_before_any_work(tmp_path):
+    images = np.zeros((5, 8, 8, 3), dtype=np.uint8)
+    extractor = BackboneFeatures(nn.Conv2d(3, 4, 3), **CPU)
+    # Each shard of two holds distinct names; a shard's own check would let "a" and "b" of the
+    # second shard overwrite the files of the first.
+    with pytest.raises(ValueError, match=r"2 repeated: \['a', 'b'\]"):
+        extract_to_files(extractor, images, list("abcab"), tmp_path / "out", shard_size=2)
+    assert not (tmp_path / "out").exists()
 
 
 # --- FineTune ------------------------------------------------------------------------------------
