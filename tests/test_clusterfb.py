@@ -75,18 +75,6 @@ def test_outputs_have_the_documented_shapes(videos, fitted):
         )
 
 
-def test_ragged_padded_and_flat_input_agree(videos, fitted):
-    X, _, _ = videos
-    padded = np.full((len(X), max(map(len, X)), X[0].shape[1]), np.nan, np.float32)
-    for index, video in enumerate(X):
-        padded[index, : len(video)] = video
-    np.testing.assert_allclose(fitted.predict_proba(padded), fitted.predict_proba(X), rtol=1e-5)
-    flat = np.stack([video[0] for video in X])
-    np.testing.assert_allclose(
-        fitted.predict_proba(flat), fitted.predict_proba([video[:1] for video in X]), rtol=1e-5
-    )
-
-
 def test_seconds_when_fps_is_given(videos, fitted):
     X, _, _ = videos
     in_snippets = fitted.localize(X[:3])
@@ -128,8 +116,6 @@ def test_bad_training_input_is_a_value_error(X, y, params, message):
 
 def test_bad_prediction_input_is_a_value_error(videos, fitted):
     X, y, segments = videos
-    with pytest.raises(ValueError, match="expecting 12 features"):
-        fitted.predict([video[:, :6] for video in X])
     with pytest.raises(ValueError, match="no time steps"):
         fitted.localize([X[0], X[0][:0]])
     with pytest.raises(ValueError, match=r"labels \[7\] that are not among the fitted"):

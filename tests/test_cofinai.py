@@ -9,7 +9,6 @@ import pytest
 import torch
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import RidgeCV
 from sklearn.model_selection import GridSearchCV
 from torch.nn import functional as F
@@ -63,16 +62,6 @@ def test_grid_search_over_grade_counts(videos):
     assert best.subgrade_prototypes_.shape == (best.n_subgrades, 4)
 
 
-def test_ragged_padded_and_flat_input_agree(videos, fitted):
-    X, _ = videos
-    from_list = fitted.predict(X)
-    np.testing.assert_array_equal(fitted.predict(_pad(X)), from_list)
-    np.testing.assert_array_equal(fitted.predict(_pad(X).astype(np.float32)), from_list)
-    flat = np.stack([sequence[0] for sequence in X])
-    np.testing.assert_array_equal(fitted.predict(flat), fitted.predict([x[:1] for x in X]))
-    np.testing.assert_array_equal(fitted.predict(flat), fitted.predict(flat[:, None, :]))
-
-
 def test_padding_does_not_change_a_prediction(videos, fitted):
     X, _ = videos
     shortest = int(np.argmin([len(x) for x in X]))
@@ -119,25 +108,10 @@ def test_bad_input_is_a_value_error(videos, change, params, message):
         CoFInAIRegressor(**{**FAST, **params}).fit(X, y)
 
 
-def test_failed_fit_leaves_the_model_unfitted(videos):
-    X, y = videos
-    model = CoFInAIRegressor(**FAST)
-    with pytest.raises(ValueError, match="score range is empty"):
-        model.fit(X, np.zeros(len(y)))
-    with pytest.raises(NotFittedError):
-        model.predict(X)
-
-
 def test_d_score_is_free_without_fine_scoring(videos):
     X, y = videos
     model = CoFInAIRegressor(**{**FAST, "n_subgrades": 6}, fine_scoring=False).fit(X, y)
     assert not hasattr(model, "subgrade_prototypes_")
-
-
-def test_wrong_feature_count_at_predict(videos, fitted):
-    X, _ = videos
-    with pytest.raises(ValueError, match="X has 5 features, but CoFInAIRegressor is expecting 6"):
-        fitted.predict([x[:, :-1] for x in X])
 
 
 def test_predict_grades(videos, fitted):

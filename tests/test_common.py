@@ -1,6 +1,7 @@
-"""What every estimator promises alike: scikit-learn's checks, parameter validation,
-persistence, reproducibility, untouched global RNGs, one warm-start rule, every form of
-sequence input, and a ValueError that says what to fix for bad input.
+"""What every estimator promises alike: scikit-learn's checks, parameter validation, the common
+parameters documented alike, persistence, reproducibility, untouched global RNGs, one
+warm-start rule, every form of sequence input, string labels and DataFrames, and a ValueError
+that says what to fix for bad input (a wrong feature count, in every prediction method).
 
 Each case fits an estimator on a small data set of its task and lists the outputs that must
 survive a round trip and repeat under the same ``random_state``. Random parts of training beyond
@@ -8,7 +9,9 @@ weight initialisation and batch order are switched on (clip crops, snippet sampl
 they are covered too.
 """
 
+import ast
 import copy
+import inspect
 import pickle
 import warnings
 
@@ -18,6 +21,7 @@ import pandas as pd
 import pytest
 import torch
 from accelerate import Accelerator
+from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
 from sklearn.utils.estimator_checks import check_param_validation, estimator_checks_generator
 from skorch.callbacks import Callback
@@ -29,6 +33,7 @@ from ncestimators import (
     CoFInAIRegressor,
     DynamicPrototypeClassifier,
 )
+from ncestimators._base import TorchEstimatorBase
 from ncestimators.datasets import (
     load_digits_lt,
     make_aqa_sequences,
@@ -243,6 +248,40 @@ def test_param_validation(name):
     check_param_validation(name, CHECKED[name][0])
 
 
+# --- documented alike ----------------------------------------------------------------------------
+
+ESTIMATORS = [type(make_estimator()) for make_estimator, _, _ in CASES.values()]
+# Every estimator has the base's parameters; batch_size may say what one sample is.
+COMMON_PARAMETERS = sorted(set(TorchEstimatorBase._parameter_constraints) - {"batch_size"})
+BASE_ATTRIBUTES = ["feature_names_in_", "net_", "history_", "n_iter_"]
+
+
+def test_common_parameters_and_attributes_are_documented_alike():
+    docscrape = pytest.importorskip("numpydoc.docscrape", reason="needs the test extra")
+    from sklearn.utils._testing import assert_docstring_consistency  # private, needs numpydoc
+
+    assert_docstring_consistency(
+        ESTIMATORS,
+        include_params=COMMON_PARAMETERS,
+        include_attrs=BASE_ATTRIBUTES,
+        ignore_types=tuple(COMMON_PARAMETERS),  # compared below, without the defaults
+    )
+    # The defaults differ between the methods: the types must agree but for them, and each
+    # default must be the one of __init__. Every estimator must document every parameter (the
+    # check above skips one that some estimator leaves out).
+    for name in COMMON_PARAMETERS:
+        types = set()
+        for estimator in ESTIMATORS:
+            entries = docscrape.NumpyDocString(inspect.getdoc(estimator))["Parameters"]
+            entry = next((entry for entry in entries if entry.name == name), None)
+            assert entry is not None, f"{estimator.__name__} does not document {name}"
+            type_, _, default = entry.type.partition(", default=")
+            types.add(type_)
+            expected = inspect.signature(estimator).parameters[name].default
+            assert ast.literal_eval(default) == expected, (estimator.__name__, name, default)
+        assert len(types) == 1, f"{name} has the types {sorted(types)}"
+
+
 # --- what fitted estimators promise --------------------------------------------------------------
 
 
@@ -360,16 +399,102 @@ def test_bad_input_is_a_value_error_that_says_what_to_fix(name, bad):
     X, y, message = BAD_INPUTS[bad]
     if bad == "one target value":
         message = ONE_TARGET_MESSAGES.get(name, message)
+    model = CASES[name][0](random_state=0)
     with pytest.raises(ValueError, match=message):
-        CASES[name][0](random_state=0).fit(np.asarray(X), np.asarray(y))
+        model.fit(np.asarray(X), np.asarray(y))
+    with pytest.raises(NotFittedError):  # whatever the failed fit had set by then
+        model.predict(np.asarray(X))
+
+
+@pytest.mark.parametrize(
+    "name", [name for name in CASES if "hidden_dims" in CASES[name][0]().get_params()]
+)
+def test_hidden_dims_must_be_positive_integers(name):
+    model = CASES[name][0](random_state=0).set_params(hidden_dims=(8, 0))
+    with pytest.raises(ValueError, match="positive integers"):
+        model.fit(np.eye(2), [0, 1])
+
+
+@pytest.fixture(scope="module")
+def fitted_case():
+    """``fitted_case(name)``: the case's estimator fitted on its data (once), X and y."""
+    fitted = {}
+
+    def fit(name):
+        if name not in fitted:
+            make_estimator, make_data, _ = CASES[name]
+            X, y = make_data()
+            fitted[name] = make_estimator(random_state=0).fit(X, y), X, y
+        return fitted[name]
+
+    return fit
+
+
+def _prediction_methods(estimator_class):
+    """The public methods that take X alone (predict, embed, localize, ...)."""
+    return [
+        name
+        for name, method in inspect.getmembers(estimator_class, inspect.isfunction)
+        if not name.startswith("_") and list(inspect.signature(method).parameters) == ["self", "X"]
+    ]
+
+
+PREDICTION_METHODS = [
+    (name, method) for name in CASES for method in _prediction_methods(type(CASES[name][0]()))
+]
+
+
+def _without_the_last_feature(X):
+    if isinstance(X, np.ndarray):
+        return X[..., :-1]
+    return [sequence[:, :-1] for sequence in X]
+
+
+@pytest.mark.parametrize(("name", "method"), PREDICTION_METHODS)
+def test_wrong_feature_count_at_predict(fitted_case, name, method):
+    # In the layout of each estimator's data: feature vectors, sequences, feature maps.
+    model, X, _ = fitted_case(name)
+    n_features = model.n_features_in_
+    message = (
+        f"X has {n_features - 1} features, but {name} is expecting {n_features} features as input"
+    )
+    with pytest.raises(ValueError, match=message):
+        getattr(model, method)(_without_the_last_feature(X))
+
+
+def test_prediction_methods_are_found_for_every_estimator():
+    for name in CASES:
+        assert (name, "predict") in PREDICTION_METHODS
+
+
+# Classifiers of one label per sample (per position for CeCo); ClusterFBSeparator's label lists
+# are in test_clusterfb.py.
+LABEL_CASES = ["DynamicPrototypeClassifier", "AllNCClassifier", "CeCoSegmenter"]
+
+
+@pytest.mark.parametrize("name", LABEL_CASES)
+def test_string_labels_train_the_model_of_their_codes(name):
+    make_estimator, make_data, outputs = CASES[name]
+    X, y = make_data()
+    names = np.array([f"class {code:02d}" for code in range(y.max() + 1)])
+    on_codes = make_estimator(random_state=0).fit(X, y)
+    on_names = make_estimator(random_state=0).fit(X, names[y])
+    np.testing.assert_array_equal(on_names.classes_, names)
+    np.testing.assert_array_equal(on_names.predict(X), names[on_codes.predict(X)])
+    _assert_same_outputs(outputs(on_names, X), outputs(on_codes, X))
+    if hasattr(on_names, "class_counts_"):
+        np.testing.assert_array_equal(on_names.class_counts_, np.bincount(y.reshape(-1)))
 
 
 @pytest.mark.parametrize("name", list(CASES))
-def test_wrong_feature_count_at_predict(name):
+def test_a_dataframe_sets_feature_names_and_predicts_like_its_array(name):
+    make_estimator, _, outputs = CASES[name]
     X, y = np.random.default_rng(0).standard_normal((20, 3)), np.arange(20) % 2
-    model = CASES[name][0](random_state=0).fit(X, y)
-    with pytest.raises(ValueError, match="X has 2 features, but .* is expecting 3 features"):
-        model.predict(X[:, :2])
+    frame = pd.DataFrame(X, columns=["pixel 0", "pixel 1", "pixel 2"])
+    on_frame = make_estimator(random_state=0).fit(frame, pd.Series(y))
+    on_array = make_estimator(random_state=0).fit(X, y)
+    np.testing.assert_array_equal(on_frame.feature_names_in_, frame.columns)
+    _assert_same_outputs(outputs(on_frame, frame), outputs(on_array, X))
 
 
 # --- warm start: one rule ------------------------------------------------------------------------
@@ -562,6 +687,27 @@ def test_sequence_collections_fit_and_predict_like_lists(name):
         model = make_estimator(random_state=0).fit(collection, y)
         for got, want in zip(outputs(model, collection), expected, strict=True):
             np.testing.assert_array_equal(got, want, err_msg=form)
+
+
+def _padded(sequences, dtype):
+    """The sequences as one ``(n, T, D)`` array of ``dtype``, padded with trailing NaN rows."""
+    padded = np.full((len(sequences), max(map(len, sequences)), sequences[0].shape[1]), np.nan)
+    for row, sequence in enumerate(sequences):
+        padded[row, : len(sequence)] = sequence
+    return padded.astype(dtype)
+
+
+@pytest.mark.parametrize("name", SEQUENCE_CASES)
+def test_padded_and_flat_arrays_predict_like_lists(fitted_case, name):
+    model, X, _ = fitted_case(name)
+    outputs = CASES[name][2]
+    for dtype in (np.float64, np.float32):
+        _assert_same_outputs(outputs(model, _padded(X, dtype)), outputs(model, X))
+    # (n, D) and (n, 1, D) arrays are sequences of one step.
+    flat = np.stack([sequence[0] for sequence in X])
+    one_step = outputs(model, [sequence[:1] for sequence in X])
+    _assert_same_outputs(outputs(model, flat), one_step)
+    _assert_same_outputs(outputs(model, flat[:, None, :]), one_step)
 
 
 @pytest.mark.parametrize("name", SEQUENCE_CASES)

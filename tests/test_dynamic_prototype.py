@@ -3,7 +3,6 @@
 import itertools
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 from hypothesis import given, settings
@@ -35,23 +34,6 @@ def blobs():
     return X, y
 
 
-def test_string_labels(blobs):
-    X, y = blobs
-    labels = np.array(["ant", "bee", "cat", "dog", "emu"])[y]
-    model = DynamicPrototypeClassifier(**FAST, random_state=0).fit(X, labels)
-    np.testing.assert_array_equal(model.classes_, sorted(set(labels)))
-    assert set(model.predict(X)) <= set(labels)
-
-
-def test_pandas_input_sets_feature_names(blobs):
-    X, y = blobs
-    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
-    model = DynamicPrototypeClassifier(**FAST, random_state=0).fit(frame, pd.Series(y))
-    np.testing.assert_array_equal(model.feature_names_in_, frame.columns)
-    on_arrays = DynamicPrototypeClassifier(**FAST, random_state=0).fit(X, y)
-    np.testing.assert_array_equal(model.predict_proba(frame), on_arrays.predict_proba(X))
-
-
 def test_pipeline_and_grid_search(blobs):
     X, y = blobs
     model = DynamicPrototypeClassifier(**{**FAST, "max_epochs": 20}, random_state=0)
@@ -71,7 +53,6 @@ def test_pipeline_and_grid_search(blobs):
     [
         (np.eye(4), [0, 1, 2, 3], {"prototype_dim": 2, "prototypes": "etf"}, "'uniform'"),
         (np.eye(3), [0, 1, 2], {"prototype_dim": 1}, "prototype_dim >= 2"),
-        (np.eye(2), [0, 1], {"hidden_dims": (8, 0)}, "positive integers"),
     ],
 )
 def test_bad_parameters_are_a_value_error(X, y, params, message):
