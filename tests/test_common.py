@@ -452,14 +452,16 @@ def _without_the_last_feature(X):
 
 @pytest.mark.parametrize(("name", "method"), PREDICTION_METHODS)
 def test_wrong_feature_count_at_predict(fitted_case, name, method):
-    # In the layout of each estimator's data: feature vectors, sequences, feature maps.
     model, X, _ = fitted_case(name)
     n_features = model.n_features_in_
     message = (
         f"X has {n_features - 1} features, but {name} is expecting {n_features} features as input"
     )
-    with pytest.raises(ValueError, match=message):
-        getattr(model, method)(_without_the_last_feature(X))
+    # In the layout of the estimator's data (feature vectors, sequences, feature maps), and as
+    # (n, D) rows, which every estimator takes.
+    for wrong in (_without_the_last_feature(X), np.zeros((2, n_features - 1))):
+        with pytest.raises(ValueError, match=message):
+            getattr(model, method)(wrong)
 
 
 def test_prediction_methods_are_found_for_every_estimator():
