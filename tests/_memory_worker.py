@@ -32,12 +32,13 @@ from ncestimators import (
 )
 from ncestimators.adapters import BackboneFeatures, ClipFeatures, DenseFeatures, FineTune
 
-# Shapes of X, about 2 GiB each (2**29 float32 values). Features are 512 wide, as a backbone's
-# are: the per-sample work of the heads is a quarter of what 128 features in four times the rows
-# cost, for the same bytes. Images and clips are [0, 1] floats: uint8 ones of the same size hold
-# four times the pixels, and take four times as long, for the same batched code path (a buffer
-# the batches reuse, converted to float by the stem).
-FEATURES = (2**20, 512)
+# Shapes of X, about 2 GiB each (2**29 float32 values). Feature rows are those of issue #22's
+# recipe, 4M rows of 128 features, on which the old per-batch arrays fragmented the heap;
+# sequences and maps are 512 features wide, as a backbone's are: a quarter of the steps and
+# positions of 128 features for the same bytes. Images and clips are [0, 1] floats: uint8 ones
+# of the same size hold four times the pixels, and take four times as long, for the same
+# batched code path (a buffer the batches reuse, converted to float by the stem).
+FEATURES = (2**22, 128)
 SEQUENCES = (2**13, 2**7, 512)  # 8192 sequences of up to 128 steps, NaN-padded
 FEATURE_MAPS = (2**11, 32, 32, 256)  # 2M positions
 IMAGES = (14336, 112, 112, 3)
@@ -133,10 +134,11 @@ def fine_tune_clips():
 
 # name: (make the estimator, make X from a directory, make y from the length of X, or None).
 # The estimators on feature inputs train with larger batches than their defaults (an epoch of
-# fewer steps, each with more memory); FineTune and the extractors run at their defaults.
+# fewer steps, each with more memory; DynamicPrototypeClassifier's is the issue's recipe);
+# FineTune and the extractors run at their defaults.
 CASES = {
     "DynamicPrototypeClassifier": (
-        lambda: DynamicPrototypeClassifier(hidden_dims=(16,), batch_size=8192),
+        lambda: DynamicPrototypeClassifier(hidden_dims=(16,), batch_size=4096),
         lambda directory: mapped_zeros(directory, FEATURES),
         lambda n: classes(n),
     ),
