@@ -2,8 +2,6 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
-import warnings
-
 import numpy as np
 import torch
 from sklearn.exceptions import ConvergenceWarning
@@ -13,6 +11,7 @@ from skorch.hf import AccelerateMixin
 from skorch.utils import to_tensor
 
 from ._model import EpochSteps, unwrap_module
+from .exceptions import warn
 
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
 
@@ -45,12 +44,11 @@ class TrainingHealth(Callback):
             self.initial_loss_ = net.history[-1, "batches", 0, "train_loss"]
         if not self.warned_ and loss > self.factor * max(abs(self.initial_loss_), 1.0):
             self.warned_ = True
-            warnings.warn(
+            warn(
                 f"The training loss exploded: {loss:.3g} in epoch {epoch}, against "
                 f"{self.initial_loss_:.3g} on the first batch. The model is likely garbage; "
                 f"lower lr (now {net.lr}) or standardise the features.",
                 ConvergenceWarning,
-                stacklevel=2,
             )
 
 

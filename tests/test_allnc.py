@@ -22,18 +22,12 @@ from ncestimators._allnc._losses import (
     p2p_loss,
     rebalance_weights,
 )
+from ncestimators._demo._runs import PLAIN_CE
 from ncestimators.datasets import load_digits_lt
 from ncestimators.geometry import neural_collapse_metrics, simplex_etf
 from ncestimators.metrics import shot_accuracy
 
 FAST = {"hidden_dims": (16,), "projection_dim": 8, "max_epochs": 5, "batch_size": 32, "lr": 1e-2}
-PLAIN_CE = {
-    "alpha": 0.0,
-    "p2p": False,
-    "rebalance_power": 0.0,
-    "feature_noise": 0.0,
-    "feature_dropout": 0.0,
-}
 
 
 @pytest.fixture(scope="module")

@@ -254,6 +254,7 @@ def test_an_exploding_loss_warns_once_and_says_what_to_change():
     exploded = [w for w in record if issubclass(w.category, ConvergenceWarning)]
     assert len(exploded) == 1
     assert re.search(r"loss exploded: .* lower lr \(now 1000000.0\)", str(exploded[0].message))
+    assert exploded[0].filename == __file__  # the user's line, not a skorch callback's
     assert np.isfinite(model.history_[-1, "train_loss"])
 
 

@@ -516,5 +516,5 @@ def test_long_actions_are_localised_whole_and_better_than_fixed_windows():
     assert 1 / 1.5 < ratio < 1.5
     # The baseline's one parameter, the window length, from the training segments.
     length = np.mean([end - start for video in segments[train] for _, start, end in video])
-    windows = model._localize(X[test], partial(window_proposals, length=length))
+    windows = model.localize(X[test], proposals=partial(window_proposals, length=length))
     assert localization_map(truth, proposals)["mean"] > localization_map(truth, windows)["mean"]
