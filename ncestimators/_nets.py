@@ -141,6 +141,9 @@ class TrainingNet(NeuralNet):
     ``criterion(outputs, target, sample_weight=weights)``; other targets as
     ``criterion(outputs, target)``. ``shuffle_generator_`` is the generator that shuffles the
     training batches when it is not torch's global one (None), for checkpoints to save.
+    ``backbone_lr`` is the learning rate of the parameters that the module returns as its
+    backbone's (:meth:`~ncestimators._model.Network.backbone_parameters`); None trains them
+    with ``lr``.
     """
 
     shuffle_generator_ = None
