@@ -122,7 +122,10 @@ class IoUDisplay:
         self.ax_.set_xlabel("class, from most to least frequent in training")
         self.ax_.set_ylabel("IoU (%)")
         self.ax_.set_ylim(0, 100)
-        self.ax_.legend(handles=_legend_handles(iou), loc="upper right", fontsize=8, ncol=2)
+        # Beside the axes: inside, it would hide the tallest bars.
+        self.ax_.legend(
+            handles=_legend_handles(iou), loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8
+        )
         return self
 
     @classmethod
