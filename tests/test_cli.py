@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from ncestimators._bench import run_benchmarks
+from ncestimators._demo._experiment import DOCUMENTATION_URL
 from ncestimators._demo._paired import VERDICTS, paired_difference, verdict
 from ncestimators.cli import main
 
@@ -27,6 +28,15 @@ EMBEDDED = {
     "cofinai": "CoFInAIRegressor",
     "allnc": "AllNCClassifier",
     "dynamic_prototype": "DynamicPrototypeClassifier",
+}
+# The user guide page of each row's method; fine-tuning trains the AllNC head.
+GUIDES = {
+    "fine_tune": "allnc",
+    "clusterfb": "clusterfb",
+    "ceco": "ceco",
+    "cofinai": "cofinai",
+    "allnc": "allnc",
+    "dynamic_prototype": "dynamic_prototype",
 }
 
 
@@ -109,6 +119,22 @@ def test_quick_demo_writes_plots_and_a_report_with_verdicts(quick_demo):
     ]
     assert len(re.findall(r'<span class="verdict [a-z-]+">', report)) == len(verdicts)
     assert "Where ours does not win" in report or set(verdicts) == {"helps"}
+
+
+def test_quick_demo_links_each_method_to_its_user_guide(quick_demo):
+    _, results, output = quick_demo
+    report = (output / "report.html").read_text(encoding="utf-8")
+    for run in results["runs"]:
+        page = f"{DOCUMENTATION_URL}user_guide/{GUIDES[run['key']]}.html"
+        assert run["documentation"] == page
+        assert f'<a href="{page}">{run["estimator"]}</a>' in report
+    # Each figure's caption links the same page.
+    assert report.count(">User guide</a></figcaption>") == len(list(output.glob("*.png")))
+
+
+def test_the_documentation_url_is_the_one_the_package_metadata_names():
+    urls = importlib.metadata.metadata("ncestimators").get_all("Project-URL")
+    assert f"Documentation, {DOCUMENTATION_URL}" in urls
 
 
 @given(

@@ -22,6 +22,8 @@ __all__ = []
 # the reference is shown for scale only (a model of another kind or size).
 COMPARED = ("plain", "ablation")
 ROLES = ("ours", *COMPARED, "reference")
+# The documentation site, as pyproject's [project.urls] names it; each row links its user guide.
+DOCUMENTATION_URL = "https://ncestimators.readthedocs.io/en/latest/"
 
 
 @dataclass
@@ -42,7 +44,8 @@ class Experiment:
     seed's data and returns a :class:`Draw` with a score for each role; it runs in a worker
     process, so it must pickle. ``inputs(quick)``, when given, runs once before the seeds, in
     the main process (features that every seed shares), and returns the keyword arguments of
-    every draw. ``figure(plot)`` draws the first seed's figure.
+    every draw. ``figure(plot)`` draws the first seed's figure. ``guide`` is the page of the
+    method in the documentation, relative to ``DOCUMENTATION_URL``.
     """
 
     key: str
@@ -52,6 +55,7 @@ class Experiment:
     metric: str
     names: dict
     draw: Callable
+    guide: str
     inputs: Callable | None = None
     figure: Callable | None = None
     caption: str = ""
@@ -73,7 +77,8 @@ def summarise(experiment, seeds, draws, seconds):
     Returns
     -------
     row : dict
-        JSON-ready: the experiment's description, then for each role its name, per-seed
+        JSON-ready: the experiment's description and the address of the method's page in the
+        documentation, then for each role its name, per-seed
         scores, mean and standard deviation (ddof=1), and for the compared roles the
         ``difference`` ours minus theirs (per seed, mean, 95 % half-width, wins, verdict).
     """
@@ -83,6 +88,7 @@ def summarise(experiment, seeds, draws, seconds):
         "estimator": experiment.estimator,
         "data": experiment.data,
         "metric": experiment.metric,
+        "documentation": DOCUMENTATION_URL + experiment.guide,
         "seeds": list(seeds),
     }
     ours = np.array([draw.scores["ours"] for draw in draws], dtype=float)

@@ -111,6 +111,7 @@ def experiments(weights, data=None):
                 "ablation": "plain cross-entropy (the same network)",
             },
             draw=frozen_allnc,
+            guide="user_guide/allnc.html",
             inputs=lambda quick: without_images(extracted(quick)),
         ),
         Experiment(
@@ -128,6 +129,7 @@ def experiments(weights, data=None):
                 "plain": "the frozen MobileNetV2 features + the same head",
             },
             draw=functools.partial(fine_tuned_allnc, weights=weights),
+            guide="user_guide/allnc.html",
             inputs=extracted,
         ),
     ]
@@ -148,6 +150,7 @@ def experiments(weights, data=None):
                     "ablation": "λ = 0 (cross-entropy alone)",
                 },
                 draw=camvid_ceco,
+                guide="user_guide/ceco.html",
                 inputs=functools.partial(camvid_features, weights, Path(data) / "camvid"),
                 figure=_plots.iou_bars,
                 caption=(

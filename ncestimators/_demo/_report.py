@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._experiment import sentences
+from ._experiment import DOCUMENTATION_URL, sentences
 
 __all__ = []
 
@@ -127,9 +127,11 @@ def write_report(path, rows, figures, captions, metadata):
         if track_rows:
             sections.append(f"<h2>{html.escape(title)}</h2>{_html_table(track_rows)}")
             sections.append(_html_words(track_rows))
+    guides = {row["key"]: row["documentation"] for row in rows}
     figures_html = "".join(
         f'<figure><img src="{html.escape(name)}" alt="{html.escape(key)}">'
-        f"<figcaption>{html.escape(captions.get(key, ''))}</figcaption></figure>"
+        f"<figcaption>{html.escape(captions.get(key, ''))} {_guide_link(guides[key])}"
+        "</figcaption></figure>"
         for key, name in figures.items()
     )
     notes = html.escape(
@@ -146,6 +148,9 @@ def write_report(path, rows, figures, captions, metadata):
 <p>Each estimator in the regime it is meant for, against the plain alternative a user would
 otherwise fit and, where the paper has one, against its own ablation; every row over several
 seeds. {html.escape(how_to_read(len(metadata["seeds"])))}</p>
+<p>Each estimator's name links to its method's page in the
+<a href="{html.escape(DOCUMENTATION_URL)}">documentation</a>: the problem, the paper's objective,
+our defaults and the ablations.</p>
 {_QUICK if metadata["mode"] == "quick" else ""}
 {"".join(sections)}
 <h2>Figures (first seed)</h2>
@@ -167,7 +172,7 @@ def _html_table(rows):
     body = []
     for row in rows:
         cells = [
-            f"<td><b>{html.escape(row['estimator'])}</b><br><small>"
+            f"<td><b>{_guide_link(row['documentation'], row['estimator'])}</b><br><small>"
             f"{html.escape(row['data'])}</small></td>",
             f"<td>{html.escape(row['metric'])}</td>",
             _html_score(row["ours"], bold=True),
@@ -181,6 +186,10 @@ def _html_table(rows):
         ]
         body.append(f"<tr>{''.join(cells)}</tr>")
     return f"<table><thead><tr>{header}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _guide_link(url, text="User guide"):
+    return f'<a href="{html.escape(url)}">{html.escape(text)}</a>'
 
 
 def _html_score(role, bold=False):

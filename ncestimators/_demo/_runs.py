@@ -36,7 +36,6 @@ from ..datasets import (
     make_superclass_features,
     make_wtal_videos,
 )
-from ..geometry import neural_collapse_metrics
 from ..metrics import iou_per_class, localization_map, segments_to_frame, srcc
 from . import _plots
 from ._experiment import Draw, Experiment
@@ -89,36 +88,19 @@ def allnc(seed, quick):
     for model in (plain, ablation):
         model.fit(X_train, data.y_train)
     models = {"ours": ours, "plain": plain, "ablation": ablation}
-    embedded = {"plain cross-entropy": ablation, "AllNC": ours}
     return Draw(
         scores={
             role: balanced_accuracy(model, X_test, data.y_test) for role, model in models.items()
         },
         fit_seconds=seconds,
         plot={
-            "means": {
-                name: class_mean_cosines(model.embed(X_train), data.y_train)
-                for name, model in embedded.items()
-            },
-            "equiangularity": {
-                name: float(
-                    neural_collapse_metrics(model.embed(X_train), data.y_train)[
-                        "nc2_equiangularity"
-                    ]
-                )
-                for name, model in embedded.items()
+            "labels": data.y_train,
+            "embeddings": {
+                "plain cross-entropy": ablation.embed(X_train),
+                "AllNC": ours.embed(X_train),
             },
         },
     )
-
-
-def class_mean_cosines(features, labels):
-    """Cosines between the globally centred class means of ``features``."""
-    classes = np.unique(labels)
-    means = np.stack([features[labels == label].mean(axis=0) for label in classes])
-    means -= features.mean(axis=0)
-    means /= np.linalg.norm(means, axis=1, keepdims=True)
-    return means @ means.T
 
 
 def dynamic_prototype(seed, quick):
@@ -146,18 +128,9 @@ def dynamic_prototype(seed, quick):
         fit_seconds=seconds,
         plot={
             "superclass": superclass,
-            "cosines": {
-                f"{name} assignment": assigned_prototype_cosines(model)
-                for name, model in (("learned", ours), ("static", ablation))
-            },
+            "models": {"learned assignment": ours, "static assignment": ablation},
         },
     )
-
-
-def assigned_prototype_cosines(model):
-    """Cosines between the prototypes assigned to every pair of classes."""
-    assigned = model.prototypes_[model.assignment_]
-    return assigned @ assigned.T
 
 
 def cofinai(seed, quick):
@@ -315,6 +288,7 @@ EXPERIMENTS = (
             "reference": "LogisticRegression(class_weight='balanced') on the 64 pixels",
         },
         draw=fine_tune,
+        guide="user_guide/allnc.html",
     ),
     Experiment(
         key="clusterfb",
@@ -328,6 +302,7 @@ EXPERIMENTS = (
             "ablation": "clustering off (CASE's baseline)",
         },
         draw=clusterfb,
+        guide="user_guide/clusterfb.html",
         figure=_plots.foreground_curves,
         caption=(
             "Trained only on which actions occur in each video, the model finds where they "
@@ -346,6 +321,7 @@ EXPERIMENTS = (
             "ablation": "λ = 0 (cross-entropy alone)",
         },
         draw=ceco,
+        guide="user_guide/ceco.html",
         figure=_plots.iou_bars,
         caption=(
             "Colours group the classes by training frequency; the tail classes are where the "
@@ -364,6 +340,7 @@ EXPERIMENTS = (
             "ablation": "w/o temporal fusion (TFM)",
         },
         draw=cofinai,
+        guide="user_guide/cofinai.html",
         figure=_plots.scores_and_grades,
         caption=(
             "Each dot is a test video. The grades split the score range; predictions near the "
@@ -382,6 +359,7 @@ EXPERIMENTS = (
             "ablation": "plain cross-entropy (the same network)",
         },
         draw=allnc,
+        guide="user_guide/allnc.html",
         figure=_plots.collapse_heatmaps,
         caption=(
             "Cosines between the centred class means of the learned features. Neural collapse "
@@ -405,6 +383,7 @@ EXPERIMENTS = (
             "reference": "LogisticRegression on all 32 features",
         },
         draw=dynamic_prototype,
+        guide="user_guide/dynamic_prototype.html",
         figure=_plots.prototype_cosines,
         caption=(
             f"{N_CLASSES} fixed prototypes in {PROTOTYPE_DIM} dimensions cannot all be far "
