@@ -142,7 +142,7 @@ class CeCoSegmenter(ClassifierMixin, TorchEstimatorBase):
         (launched with ``accelerate launch`` or ``torchrun``), or mixed precision. The
         accelerator places the network and the batches, so ``device`` is not used; the
         processes share one history, so early stopping agrees between them, and each process
-        predicts on all of X. See the README's "Scale out".
+        predicts on all of X. See :ref:`several-gpus`.
 
     Attributes
     ----------
@@ -163,7 +163,7 @@ class CeCoSegmenter(ClassifierMixin, TorchEstimatorBase):
     n_features_in_ : int
         Feature dimension D seen during fit.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit. Defined only when X is a DataFrame whose column names
         are all strings.
 

@@ -1,0 +1,167 @@
+"""Sphinx configuration of the ncestimators documentation.
+
+Build (warnings are errors, as in CI)::
+
+    python -m sphinx -W --keep-going -b html docs docs/_build/html
+
+The API reference is generated from the docstrings (autosummary + numpydoc) and the gallery
+runs the top-level scripts of ``examples/`` (sphinx-gallery). Nothing is fetched from the
+network while building: no intersphinx.
+"""
+
+import os
+import re
+import warnings
+from pathlib import Path
+
+import torch
+
+import ncestimators
+
+DOCS = Path(__file__).resolve().parent
+ROOT = DOCS.parent
+
+# -- Project -------------------------------------------------------------------------------------
+
+project = "ncestimators"
+author = "The ncestimators developers"
+copyright = "2026, The ncestimators developers"  # noqa: A001 (Sphinx's name)
+version = release = ncestimators.__version__
+
+# -- General -------------------------------------------------------------------------------------
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.mathjax",
+    "sphinx.ext.viewcode",
+    "numpydoc",
+    "sphinx_gallery.gen_gallery",
+]
+
+templates_path = ["_templates"]
+exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "sg_execution_times.rst"]
+root_doc = "index"
+default_role = "literal"  # `x` in prose renders as code, as ``x`` does
+pygments_style = "sphinx"
+
+# -- autodoc, autosummary, numpydoc (scikit-learn's setup) ---------------------------------------
+
+autosummary_generate = True
+autodoc_default_options = {"members": True, "inherited-members": False}
+autodoc_typehints = "none"  # the numpydoc Parameters sections say the types
+numpydoc_show_class_members = False  # autosummary lists the members
+numpydoc_class_members_toctree = False
+numpydoc_attributes_as_param_list = True
+
+# -- sphinx-gallery ------------------------------------------------------------------------------
+
+# Every top-level script of examples/ runs, but long_run.py: it needs a checkpoint directory on
+# the command line and is meant to be killed and run again, or launched as several processes
+# (torchrun); the gallery shows its code. examples/benchmarks/ has no README.txt, so it is not a
+# gallery section (its results have their own page, benchmarks.rst).
+sphinx_gallery_conf = {
+    "examples_dirs": ["../examples"],
+    "gallery_dirs": ["auto_examples"],
+    "filename_pattern": r"[\\/](?!long_run\.py$)[^\\/]+\.py$",
+    "ignore_pattern": r"__init__\.py",
+    "doc_module": ("ncestimators",),
+    "backreferences_dir": "generated/backreferences",
+    "within_subsection_order": "FileNameSortKey",
+    "download_all_examples": False,
+    "remove_config_comments": True,
+    "show_memory": False,
+    "min_reported_time": 1,
+    "matplotlib_animations": False,
+    "capture_repr": ("_repr_html_", "__repr__"),
+}
+
+# Examples run headless, and their fits on one torch thread: the heads are small, and on a
+# 2-core machine shared with other jobs two threads per fit spin against each other (a fit of
+# 4 CPU-seconds took 164 s of wall time under load with two threads).
+os.environ.setdefault("MPLBACKEND", "Agg")
+torch.set_num_threads(1)
+warnings.filterwarnings("ignore", category=UserWarning, message="Matplotlib is currently using agg")
+
+# -- HTML ----------------------------------------------------------------------------------------
+
+html_theme = "pydata_sphinx_theme"
+html_title = f"ncestimators {release}"
+html_static_path = ["_static"]
+html_css_files = ["custom.css"]
+html_show_sourcelink = False
+html_theme_options = {
+    "navbar_align": "left",
+    "show_toc_level": 2,
+    "navigation_with_keys": False,
+    "header_links_before_dropdown": 8,
+    "secondary_sidebar_items": ["page-toc"],
+    "footer_start": ["copyright"],
+    "footer_end": ["sphinx-version", "theme-version"],
+}
+html_context = {"default_mode": "light"}
+
+
+# -- Docstrings inherited from scikit-learn ------------------------------------------------------
+
+# The estimators inherit get_params, set_params, score, set_output and the metadata-routing
+# methods (set_fit_request, ...) from scikit-learn, whose docstrings point into scikit-learn's
+# glossary and user guide (:term:, :ref:). Those targets are not part of this site (and
+# intersphinx would need the network), so the roles become plain text.
+_SKLEARN_ROLE = re.compile(r":(?:term|ref):`(?:([^`<]*?)\s*<[^`>]*>|([^`]*))`")
+
+
+def _plain_sklearn_roles(app, what, name, obj, options, lines):
+    if not (getattr(obj, "__module__", None) or "").startswith("sklearn"):
+        return
+    for index, line in enumerate(lines):
+        lines[index] = _SKLEARN_ROLE.sub(lambda m: (m.group(1) or m.group(2)).strip(), line)
+
+
+# -- The changelog ------------------------------------------------------------------------------
+
+# CHANGELOG.md at the top of the repository is the one changelog (it ships in the package's
+# description, which PyPI renders as Markdown). changelog.rst holds a placeholder that becomes
+# that file in reStructuredText: headings, paragraphs, lists, `code`, **bold** and links.
+CHANGELOG = ROOT / "CHANGELOG.md"
+_CHANGELOG_PLACEHOLDER = "CHANGELOG_FROM_MARKDOWN"
+_UNDERLINES = {1: "=", 2: "-", 3: "~", 4: "^"}
+
+
+def markdown_to_rst(text):
+    """The reStructuredText of a changelog written in plain Markdown."""
+    lines = []
+    for line in text.splitlines():
+        heading = re.match(r"^(#{1,4})\s+(.*?)\s*$", line)
+        if heading:
+            title = _inline_markdown(heading.group(2))
+            underline = _UNDERLINES[len(heading.group(1))] * len(title)
+            if lines and lines[-1] != "":
+                lines.append("")
+            lines += [title, underline, ""]
+            continue
+        if lines and lines[-1] == "" and line == "":
+            continue
+        starts_item = re.match(r"^\s*([*+-]|\d+\.)\s", line)
+        if starts_item and lines and lines[-1].strip() and not lines[-1].startswith((" ", "*", "-", "+")):
+            lines.append("")  # reStructuredText needs a blank line before a list
+        lines.append(_inline_markdown(line))
+    return "\n".join(lines).strip() + "\n"
+
+
+def _inline_markdown(line):
+    line = re.sub(r"\[([^\]]+)\]\(([^)\s]+)\)", r"`\1 <\2>`__", line)
+    return re.sub(r"(?<![`\w])`([^`]+)`(?![`\w])", r"``\1``", line)
+
+
+def _changelog_from_markdown(app, docname, source):
+    if _CHANGELOG_PLACEHOLDER in source[0]:
+        app.env.note_dependency(str(CHANGELOG))
+        source[0] = source[0].replace(
+            _CHANGELOG_PLACEHOLDER, markdown_to_rst(CHANGELOG.read_text(encoding="utf-8"))
+        )
+
+
+def setup(app):
+    app.connect("autodoc-process-docstring", _plain_sklearn_roles)
+    app.connect("source-read", _changelog_from_markdown)
