@@ -1,4 +1,7 @@
-"""A long run: fixed validation split, TensorBoard, a checkpoint to resume from, several processes.
+"""
+=================================================================
+A long run: validation split, TensorBoard, checkpoint, processes
+=================================================================
 
 Trains ``AllNCClassifier`` on the long-tailed digits, early-stopping on a fixed validation split,
 logging every epoch to TensorBoard (when the ``track`` extra is installed) and writing the whole
@@ -12,7 +15,9 @@ Run::
     # several processes (GPUs with a CUDA build; add --cpu for CPU processes with gloo):
     torchrun --nproc_per_node=2 examples/long_run.py --checkpoint runs/allnc-ddp --cpu
 
-About a minute on a CPU.
+About a minute on a CPU. The documentation shows this script without running it: it needs a
+checkpoint directory on its command line, and is meant to be killed and run again, or launched
+as several processes. :ref:`long-runs` explains each part.
 """
 
 import argparse

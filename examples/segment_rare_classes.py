@@ -1,24 +1,53 @@
-"""Imbalanced segmentation with CeCoSegmenter: IoU of head, common and tail classes.
+"""
+================================================
+Rare classes in segmentation: CeCo's regulariser
+================================================
 
-Trains a per-pixel classifier on 30 feature maps where the rarest class covers 200 times fewer
-pixels than the most frequent one, with and without the center-collapse regulariser, and
-prints the mean IoU of each group of classes by training frequency on 40 test maps. With few
-labelled pixels of the rare classes the regulariser pays; with many, it is neutral
-(``examples/benchmarks/results_ceco.md``).
+:class:`~ncestimators.CeCoSegmenter` classifies every pixel of a feature map, and adds a
+training-only term that pulls the mean embedding of each class in a batch towards a fixed
+simplex equiangular tight frame, so that rare classes keep their own direction. Here it is
+trained on 30 feature maps where the rarest class covers 200 times fewer pixels than the most
+frequent one, with and without the regulariser, and the IoU of each class on 40 test maps is
+shown against its training frequency.
 
-Run: ``python examples/segment_rare_classes.py``; under a minute on a CPU.
+Over 10 seeds of this setting, the regulariser raises the tail-class IoU by +5.2 ± 2.3 points;
+with 120 training maps, or at 10:1, it is neutral, and on real road scenes (CamVid) it does not
+show (:ref:`ceco`).
 """
 
+# %%
+# Fit with and without the regulariser
+# ------------------------------------
+# ``lambda_center=0`` trains the same network with the pixel cross-entropy alone.
 import pandas as pd
 
 from ncestimators import CeCoSegmenter
 from ncestimators.datasets import make_dense_segmentation
 
-X, y = make_dense_segmentation(n_images=70, imbalance=200, random_state=0)
+X, y = make_dense_segmentation(n_images=70, imbalance=200, random_state=0)  # (n, H, W, D), (n, H, W)
+X_train, y_train, X_test, y_test = X[:30], y[:30], X[30:], y[30:]
+ceco = CeCoSegmenter(random_state=0).fit(X_train, y_train)
+plain = CeCoSegmenter(lambda_center=0.0, random_state=0).fit(X_train, y_train)
+
+# %%
+# IoU by frequency group
+# ----------------------
+# ``iou_report`` groups the classes into thirds by training frequency: head, common, tail.
 groups = {}
-for name, params in {"CE + CeCo": {}, "CE alone": {"lambda_center": 0.0}}.items():
-    model = CeCoSegmenter(**params, random_state=0).fit(X[:30], y[:30])
-    report = model.iou_report(X[30:], y[30:])
+for name, model in {"CE + CeCo": ceco, "CE alone": plain}.items():
+    report = model.iou_report(X_test, y_test)
     groups[name] = report.groupby("group")["iou"].mean()
-    groups[name]["all (mIoU)"] = model.score(X[30:], y[30:])
-print((100 * pd.DataFrame(groups)).round(1).to_markdown())
+    groups[name]["all (mIoU)"] = model.score(X_test, y_test)
+print((100 * pd.DataFrame(groups)).round(1).to_string())
+
+# %%
+# Per class
+# ---------
+# :class:`~ncestimators.plotting.IoUDisplay` draws every class's IoU, ordered by training
+# frequency, beside the baseline's.
+import matplotlib.pyplot as plt
+
+from ncestimators.plotting import IoUDisplay
+
+IoUDisplay.from_estimator(ceco, X_test, y_test, baseline=plain, name="CE + CeCo", baseline_name="CE alone")
+plt.show()
