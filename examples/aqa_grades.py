@@ -22,7 +22,9 @@ import numpy as np
 
 from ncestimators.datasets import make_aqa_sequences
 
-X, y = make_aqa_sequences(n_videos=200, random_state=0)  # a list of (n_clips, 64) arrays
+X, y = make_aqa_sequences(
+    n_videos=200, random_state=0
+)  # a list of (n_clips, 64) arrays
 X_train, y_train, X_test, y_test = X[:150], y[:150], X[150:], y[150:]
 print(f"{len(X)} videos of {min(map(len, X))}-{max(map(len, X))} clips; "
       f"scores from {y.min():.2f} to {y.max():.2f}")  # fmt: skip
@@ -51,7 +53,10 @@ def mean_clip(videos):
 
 
 ridge = RidgeCV(alphas=np.logspace(-3, 3, 13)).fit(mean_clip(X_train), y_train)
-print(f"RidgeCV on mean-pooled clips: test SRCC {srcc(y_test, ridge.predict(mean_clip(X_test))):.3f}")
+print(
+    "RidgeCV on mean-pooled clips: test SRCC "
+    f"{srcc(y_test, ridge.predict(mean_clip(X_test))):.3f}"
+)
 
 # %%
 # Grades and sub-grades

@@ -32,7 +32,9 @@ from ncestimators.adapters import BackboneFeatures, FineTune
 from ncestimators.datasets import load_digits_lt
 
 data = load_digits_lt(imbalance_ratio=1, random_state=0)
-train = (data.X_train.reshape(-1, 8, 8) / 16).astype(np.float32)  # grey images in [0, 1]
+train = (data.X_train.reshape(-1, 8, 8) / 16).astype(
+    np.float32
+)  # grey images in [0, 1]
 test = (data.X_test.reshape(-1, 8, 8) / 16).astype(np.float32)
 
 torch.manual_seed(0)  # the CNN's initial weights
@@ -44,8 +46,12 @@ cnn = nn.Sequential(
 head = AllNCClassifier(batch_size=32, max_epochs=10, random_state=0)
 models = {
     "fine-tuned CNN + head": FineTune(head, backbone=cnn, augment="shift"),
-    "random CNN (frozen) + head": make_pipeline(BackboneFeatures(cnn), StandardScaler(), head),
-    "LogisticRegression on pixels": make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)),
+    "random CNN (frozen) + head": make_pipeline(
+        BackboneFeatures(cnn), StandardScaler(), head
+    ),
+    "LogisticRegression on pixels": make_pipeline(
+        StandardScaler(), LogisticRegression(max_iter=2000)
+    ),
 }
 
 # %%
@@ -56,26 +62,38 @@ models = {
 for name, model in models.items():
     images = train.reshape(len(train), -1) if "pixels" in name else train
     model.fit(images, data.y_train)
-    predicted = model.predict(test.reshape(len(test), -1) if "pixels" in name else test)
-    print(f"{name}: balanced accuracy {balanced_accuracy_score(data.y_test, predicted):.3f}")
+    predicted = model.predict(
+        test.reshape(len(test), -1) if "pixels" in name else test
+    )
+    print(
+        f"{name}: balanced accuracy "
+        f"{balanced_accuracy_score(data.y_test, predicted):.3f}"
+    )
 
 # %%
 # What training the backbone changes
 # ----------------------------------
-# ``FineTune`` keeps the head's API, ``embed`` included, on raw images. The cosines between
-# the centred class means of the learned features
-# (:class:`~ncestimators.plotting.CollapseDisplay`) show how far apart the classes end up.
+# ``FineTune`` keeps the head's API, ``embed`` included, on raw images.
+# :class:`~ncestimators.plotting.CollapseDisplay` draws the cosines between the centred class
+# means of the learned test features; the title gives their spread off the diagonal (0 for a
+# simplex ETF). Better accuracy need not come with more equiangular class means: compare the
+# two titles.
 import matplotlib.pyplot as plt
 
 from ncestimators.plotting import CollapseDisplay
 
-tuned, frozen = models["fine-tuned CNN + head"], models["random CNN (frozen) + head"]
+tuned, frozen = (
+    models["fine-tuned CNN + head"],
+    models["random CNN (frozen) + head"],
+)
 fig, axes = plt.subplots(1, 2, figsize=(10, 4.4), layout="constrained")
 CollapseDisplay.from_predictions(
     data.y_test, tuned.embed(test), name="fine-tuned CNN + head", ax=axes[0]
 )
 CollapseDisplay.from_predictions(
-    data.y_test, frozen[-1].embed(frozen[:-1].transform(test)), name="random CNN (frozen) + head",
+    data.y_test,
+    frozen[-1].embed(frozen[:-1].transform(test)),
+    name="random CNN (frozen) + head",
     ax=axes[1],
 )  # fmt: skip
 plt.show()

@@ -24,7 +24,10 @@ from ncestimators.datasets import make_wtal_videos
 
 X, y, segments = make_wtal_videos(n_videos=160, random_state=0)
 train, test = slice(0, 100), slice(120, 160)
-print(f"{len(X)} videos of {min(map(len, X))}-{max(map(len, X))} snippets, {y.shape[1]} classes")
+print(
+    f"{len(X)} videos of {min(map(len, X))}-{max(map(len, X))} snippets, "
+    f"{y.shape[1]} classes"
+)
 
 # %%
 # CASE and its baseline
@@ -32,7 +35,9 @@ print(f"{len(X)} videos of {min(map(len, X))}-{max(map(len, X))} snippets, {y.sh
 settings = dict(hidden_dim=64, max_epochs=30, random_state=0)
 models = {
     "CASE": ClusterFBSeparator(**settings),
-    "baseline (clustering off)": ClusterFBSeparator(lambda_cluster=0, lambda_cluster_cls=0, **settings),
+    "baseline (clustering off)": ClusterFBSeparator(
+        lambda_cluster=0, lambda_cluster_cls=0, **settings
+    ),
 }
 for name, model in models.items():
     model.fit(X[train], y[train])
@@ -46,8 +51,9 @@ for name, model in models.items():
 # ``fps`` and ``snippet_frames``), for the classes the model predicts for the video. The mAP
 # is computed per class: a segment found under the wrong class counts as a miss.
 case = models["CASE"]
-print("classes of the first test video, true:", y[test][0].nonzero()[0].tolist(),
-      "predicted:", case.predict(X[test][:1])[0].nonzero()[0].tolist())  # fmt: skip
+true = y[test][0].nonzero()[0].tolist()
+predicted = case.predict(X[test][:1])[0].nonzero()[0].tolist()
+print(f"classes of the first test video: true {true}, predicted {predicted}")
 print("its true segments (label, start, end):")
 print(segments[test][0])
 print("its top proposals:")

@@ -37,12 +37,17 @@ counts = pd.Series(data.y_train).value_counts().sort_index()
 print("training images per digit:", counts.tolist())
 
 # Plain cross-entropy on the same network: the paper's terms and the views off.
-PLAIN_CE = dict(alpha=0, p2p=False, rebalance_power=0, feature_noise=0, feature_dropout=0)
+PLAIN_CE = dict(
+    alpha=0, p2p=False, rebalance_power=0, feature_noise=0, feature_dropout=0
+)
 models = {
     "AllNC": make_pipeline(StandardScaler(), AllNCClassifier(random_state=0)),
-    "plain cross-entropy": make_pipeline(StandardScaler(), AllNCClassifier(random_state=0, **PLAIN_CE)),
+    "plain cross-entropy": make_pipeline(
+        StandardScaler(), AllNCClassifier(random_state=0, **PLAIN_CE)
+    ),
     "balanced LogisticRegression": make_pipeline(
-        StandardScaler(), LogisticRegression(class_weight="balanced", max_iter=2000)
+        StandardScaler(),
+        LogisticRegression(class_weight="balanced", max_iter=2000),
     ),
 }
 
@@ -68,7 +73,9 @@ collapse = {}
 for name in ("AllNC", "plain cross-entropy"):
     scaler, head = models[name]
     features = head.embed(scaler.transform(data.X_train))
-    metrics = neural_collapse_metrics(features, data.y_train, weights=head.classifier_weight_)
+    metrics = neural_collapse_metrics(
+        features, data.y_train, weights=head.classifier_weight_
+    )
     collapse[name] = metrics[["nc1", "nc2_equiangularity", "nc3_self_duality"]]
 print(pd.DataFrame(collapse).T.round(3).to_string())
 

@@ -26,16 +26,24 @@ from ncestimators import DynamicPrototypeClassifier
 from ncestimators.datasets import make_superclass_features
 
 X, y, superclass = make_superclass_features(
-    n_classes=20, n_superclasses=4, n_samples=2000, n_features=32, class_sep=2.0,
-    superclass_sep=6.0, return_superclasses=True, random_state=0,
+    n_classes=20, n_superclasses=4, n_samples=2000, n_features=32,
+    class_sep=2.0, superclass_sep=6.0, return_superclasses=True,
+    random_state=0,
 )  # fmt: skip
-X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.5, stratify=y, random_state=0)
+X_train, X_test, y_train, y_test = train_test_split(
+    X, y, test_size=0.5, stratify=y, random_state=0
+)
 
 models = {}
 for assignment in ("dynamic", "static"):
-    model = DynamicPrototypeClassifier(prototype_dim=2, assignment=assignment, random_state=0)
+    model = DynamicPrototypeClassifier(
+        prototype_dim=2, assignment=assignment, random_state=0
+    )
     models[assignment] = model.fit(X_train, y_train)
-    print(f"{assignment} assignment: test accuracy {model.score(X_test, y_test):.3f}")
+    print(
+        f"{assignment} assignment: "
+        f"test accuracy {model.score(X_test, y_test):.3f}"
+    )
 
 # %%
 # Where each class sits
@@ -67,7 +75,9 @@ from ncestimators.datasets import load_digits_lt
 digits = load_digits_lt(imbalance_ratio=1, random_state=0)
 scaler = StandardScaler().fit(digits.X_train)
 for assignment in ("dynamic", "static"):
-    model = DynamicPrototypeClassifier(prototype_dim=2, assignment=assignment, random_state=0)
+    model = DynamicPrototypeClassifier(
+        prototype_dim=2, assignment=assignment, random_state=0
+    )
     model.fit(scaler.transform(digits.X_train), digits.y_train)
     accuracy = model.score(scaler.transform(digits.X_test), digits.y_test)
     print(f"digits, {assignment} assignment: test accuracy {accuracy:.3f}")

@@ -24,7 +24,8 @@ import pandas as pd
 from ncestimators import CeCoSegmenter
 from ncestimators.datasets import make_dense_segmentation
 
-X, y = make_dense_segmentation(n_images=70, imbalance=200, random_state=0)  # (n, H, W, D), (n, H, W)
+# Feature maps (n, H, W, D) and label maps (n, H, W).
+X, y = make_dense_segmentation(n_images=70, imbalance=200, random_state=0)
 X_train, y_train, X_test, y_test = X[:30], y[:30], X[30:], y[30:]
 ceco = CeCoSegmenter(random_state=0).fit(X_train, y_train)
 plain = CeCoSegmenter(lambda_center=0.0, random_state=0).fit(X_train, y_train)
@@ -49,5 +50,12 @@ import matplotlib.pyplot as plt
 
 from ncestimators.plotting import IoUDisplay
 
-IoUDisplay.from_estimator(ceco, X_test, y_test, baseline=plain, name="CE + CeCo", baseline_name="CE alone")
+IoUDisplay.from_estimator(
+    ceco,
+    X_test,
+    y_test,
+    baseline=plain,
+    name="CE + CeCo",
+    baseline_name="CE alone",
+)
 plt.show()
