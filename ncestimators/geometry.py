@@ -14,7 +14,7 @@ from scipy.spatial.distance import cdist
 from sklearn.utils import check_array, check_consistent_length, check_random_state, check_scalar
 from sklearn.utils.validation import column_or_1d
 
-__all__ = ["simplex_etf", "uniform_prototypes", "neural_collapse_metrics"]
+__all__ = ["simplex_etf", "uniform_prototypes", "neural_collapse_metrics", "class_mean_cosines"]
 
 # Temperature schedule of uniform_prototypes: the paper's t = 2 first, then geometric steps up to a
 # t at which the smoothed maximum of the pairwise cosines is within _MAX_COSINE_TOL of the maximum.
@@ -307,20 +307,9 @@ def neural_collapse_metrics(features, labels, weights=None, bias=None):
     nc4_ncc_mismatch      0.000
     dtype: float64
     """
-    features = check_array(features, ensure_all_finite=False, input_name="features")
-    if not np.isfinite(features).all():
-        raise ValueError(
-            "features contain NaN or infinite values; drop or impute those samples first."
-        )
-    labels = column_or_1d(labels)
-    check_consistent_length(features, labels)
-    classes, codes = np.unique(labels, return_inverse=True)
-    if len(classes) < 2:
-        raise ValueError(
-            f"neural_collapse_metrics needs samples from at least 2 classes, got "
-            f"{len(classes)} ({classes.tolist()}); pass features and labels of several classes."
-        )
-    n_classes = len(classes)
+    features, codes, n_classes = _check_labelled_features(
+        features, labels, "neural_collapse_metrics"
+    )
     means = _class_means(features, codes, n_classes)
     centred_means = (means - features.mean(axis=0)).T
     cosines = _off_diagonal(_cosine_matrix(centred_means))
@@ -338,6 +327,68 @@ def neural_collapse_metrics(features, labels, weights=None, bias=None):
     elif bias is not None:
         raise ValueError("bias was given without weights; pass the classifier weights as well.")
     return pd.Series(metrics, dtype=np.float64)
+
+
+def class_mean_cosines(features, labels):
+    """Cosines between the centred class means of features: the matrix that collapse makes regular.
+
+    With class means :math:`\\mu_c` and the global mean :math:`\\mu_G` of all samples, entry
+    :math:`(c, c')` is the cosine between :math:`\\mu_c - \\mu_G` and :math:`\\mu_{c'} - \\mu_G`.
+    Under neural collapse every off-diagonal entry is :math:`-1/(C-1)`, the simplex ETF's value;
+    ``nc2_equiangularity`` of :func:`neural_collapse_metrics` is the standard deviation of
+    those entries.
+
+    Parameters
+    ----------
+    features : array-like of shape (n_samples, n_features)
+        Last-layer features (activations) z.
+
+    labels : array-like of shape (n_samples,)
+        Class of each sample; any sortable hashable values, at least two classes.
+
+    Returns
+    -------
+    cosines : ndarray of shape (n_classes, n_classes)
+        Float64 cosines, rows and columns in the order of the sorted unique labels; the diagonal
+        is 1.
+
+    See Also
+    --------
+    neural_collapse_metrics : The four NC statistics, NC2 among them.
+    ncestimators.plotting.CollapseDisplay : This matrix as a heatmap.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ncestimators.geometry import class_mean_cosines, simplex_etf
+    >>> etf = simplex_etf(3, 4, random_state=0)
+    >>> labels = np.repeat([0, 1, 2], 2)
+    >>> class_mean_cosines(etf.T[labels], labels).round(2)
+    array([[ 1. , -0.5, -0.5],
+           [-0.5,  1. , -0.5],
+           [-0.5, -0.5,  1. ]])
+    """
+    features, codes, n_classes = _check_labelled_features(features, labels, "class_mean_cosines")
+    means = _class_means(features, codes, n_classes)
+    return _cosine_matrix((means - features.mean(axis=0)).T)
+
+
+def _check_labelled_features(features, labels, caller):
+    """``(features, class codes, n_classes)`` of finite features labelled with ≥ 2 classes."""
+    features = check_array(features, ensure_all_finite=False, input_name="features")
+    if not np.isfinite(features).all():
+        raise ValueError(
+            "features contain NaN or infinite values; drop or impute those samples first."
+        )
+    labels = column_or_1d(labels)
+    check_consistent_length(features, labels)
+    classes, codes = np.unique(labels, return_inverse=True)
+    if len(classes) < 2:
+        raise ValueError(
+            f"{caller} needs samples from at least 2 classes, got "
+            f"{len(classes)} ({classes.tolist()}); pass features and labels of several classes."
+        )
+    return features, codes, len(classes)
 
 
 def _check_sizes(n_classes, dim):

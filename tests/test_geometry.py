@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from ncestimators.geometry import (
     _uniformity_loss_and_gradient,
+    class_mean_cosines,
     neural_collapse_metrics,
     simplex_etf,
     uniform_prototypes,
@@ -538,3 +539,33 @@ def test_metrics_errors():
         neural_collapse_metrics(features, codes, weights=np.ones((3, 4)), bias=np.ones(4))
     with pytest.raises(ValueError, match="without weights"):
         neural_collapse_metrics(features, codes, bias=np.zeros(3))
+
+
+@settings(deadline=None, max_examples=25)
+@given(n_classes=st.integers(2, 8), seed=st.integers(0, 2**16))
+def test_class_mean_cosines_are_those_behind_nc2(n_classes, seed):
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(n_classes), 5)
+    features = (
+        rng.standard_normal((len(labels), 6)) + 3 * rng.standard_normal((n_classes, 6))[labels]
+    )
+    cosines = class_mean_cosines(features, labels)
+    off_diagonal = cosines[~np.eye(n_classes, dtype=bool)]
+    np.testing.assert_allclose(np.diag(cosines), 1.0)
+    np.testing.assert_allclose(cosines, cosines.T)
+    assert off_diagonal.std() == pytest.approx(
+        neural_collapse_metrics(features, labels)["nc2_equiangularity"]
+    )
+
+
+def test_class_mean_cosines_of_a_simplex_etf_are_minus_one_over_c_minus_one():
+    etf = simplex_etf(5, 8, random_state=0)
+    labels = np.array(list("abcde") * 3)
+    codes = np.unique(labels, return_inverse=True)[1]
+    cosines = class_mean_cosines(etf.T[codes], labels)
+    np.testing.assert_allclose(cosines[~np.eye(5, dtype=bool)], -1 / 4, atol=1e-12)
+
+
+def test_class_mean_cosines_need_two_classes():
+    with pytest.raises(ValueError, match="class_mean_cosines needs samples from at least 2"):
+        class_mean_cosines(np.ones((3, 2)), [0, 0, 0])

@@ -19,6 +19,7 @@ from sklearn.model_selection import GridSearchCV, KFold, cross_validate
 
 from ncestimators.metrics import (
     fisher_z_mean,
+    frequency_groups,
     iou_per_class,
     localization_map,
     make_localization_scorer,
@@ -654,3 +655,35 @@ def test_shot_accuracy_thresholds_series_and_empty_groups():
 def test_shot_accuracy_errors(y_true, y_pred, counts, kwargs, match):
     with pytest.raises(ValueError, match=match):
         shot_accuracy(y_true, y_pred, counts, **kwargs)
+
+
+# --- frequency_groups ----------------------------------------------------------------------------
+
+
+@settings(deadline=None, max_examples=50)
+@given(frequency=arrays(np.float64, st.integers(3, 40), elements=st.floats(0, 1)))
+def test_frequency_groups_split_the_ranked_classes_into_thirds(frequency):
+    groups = frequency_groups(frequency)
+    sizes = [np.sum(groups == name) for name in ("head", "common", "tail")]
+    assert sizes == [len(part) for part in np.array_split(np.arange(len(frequency)), 3)]
+    # Every head class is at least as frequent as every common one, and so on down.
+    assert frequency[groups == "head"].min() >= frequency[groups == "common"].max()
+    assert frequency[groups == "common"].min() >= frequency[groups == "tail"].max()
+
+
+def test_frequency_groups_with_thresholds():
+    groups = frequency_groups([0.5, 0.1, 0.05, 0.01], thresholds=(0.05, 0.1))
+    assert groups.tolist() == ["head", "head", "common", "tail"]
+
+
+@pytest.mark.parametrize(
+    "frequency, thresholds, match",
+    [
+        ([0.5, -0.1], None, "non-negative value per class"),
+        ([[0.5, 0.5]], None, "non-negative value per class"),
+        ([0.5, 0.5], (0.2, 0.1), "thresholds must be two training frequencies"),
+    ],
+)
+def test_frequency_groups_errors(frequency, thresholds, match):
+    with pytest.raises(ValueError, match=match):
+        frequency_groups(frequency, thresholds)

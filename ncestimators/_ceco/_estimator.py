@@ -18,13 +18,11 @@ from .._model import class_codes, mlp
 from .._runtime import torch_seed
 from .._weights import resolve_class_weight
 from ..geometry import simplex_etf
-from ..metrics import iou_per_class, mean_iou
+from ..metrics import frequency_groups, iou_per_class, mean_iou
 from ._head import BiasFreeLinear, CeCoHead, random_unit_rows
 from ._losses import CeCoLoss
 
 __all__ = ["CeCoSegmenter"]
-
-_GROUPS = ("head", "common", "tail")
 
 
 class CeCoSegmenter(ClassifierMixin, TorchEstimatorBase):
@@ -466,7 +464,7 @@ class CeCoSegmenter(ClassifierMixin, TorchEstimatorBase):
                 "class": self.classes_,
                 "iou": iou_per_class(true, predicted, len(self.classes_), ignore_index=IGNORED),
                 "train_frequency": frequency,
-                "group": _frequency_groups(frequency, thresholds),
+                "group": frequency_groups(frequency, thresholds),
             }
         )
 
@@ -580,31 +578,3 @@ class CeCoSegmenter(ClassifierMixin, TorchEstimatorBase):
             aux_loss=self.aux_loss,
             class_weight=None if self.class_weight is None else self.class_weight_,
         )
-
-
-def _frequency_groups(frequency, thresholds):
-    """The group of each class by training frequency: "head", "common" or "tail"."""
-    groups = np.empty(len(frequency), dtype=object)
-    if thresholds is None:
-        order = np.argsort(-frequency, kind="stable")
-        for name, members in zip(_GROUPS, np.array_split(order, 3), strict=True):
-            groups[members] = name
-        return groups
-    low, high = _check_thresholds(thresholds)
-    groups[:] = "common"
-    groups[frequency >= high] = "head"
-    groups[frequency < low] = "tail"
-    return groups
-
-
-def _check_thresholds(thresholds):
-    try:
-        low, high = (float(value) for value in thresholds)
-    except (TypeError, ValueError):
-        low = high = np.nan
-    if not 0 <= low <= high <= 1:
-        raise ValueError(
-            f"thresholds must be two training frequencies (low, high) with 0 <= low <= high <= "
-            f"1, got {thresholds!r}; e.g. (0.01, 0.1) for tail below 1% and head from 10%."
-        )
-    return low, high

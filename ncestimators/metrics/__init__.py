@@ -19,7 +19,7 @@ from ._localization import TIOU_THRESHOLDS as TIOU_THRESHOLDS  # public, not in 
 from ._localization import localization_map, segments_to_frame
 from ._long_tailed import shot_accuracy
 from ._scorer import make_localization_scorer
-from ._segmentation import iou_per_class, mean_iou
+from ._segmentation import frequency_groups, iou_per_class, mean_iou
 
 __all__ = [
     "srcc",
@@ -30,5 +30,6 @@ __all__ = [
     "make_localization_scorer",
     "iou_per_class",
     "mean_iou",
+    "frequency_groups",
     "shot_accuracy",
 ]

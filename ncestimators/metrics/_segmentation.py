@@ -8,7 +8,9 @@ import numpy as np
 
 from ._validation import _preview
 
-__all__ = ["iou_per_class", "mean_iou"]
+__all__ = ["iou_per_class", "mean_iou", "frequency_groups"]
+
+_GROUPS = ("head", "common", "tail")
 
 
 def iou_per_class(y_true, y_pred, n_classes, ignore_index=-1):
@@ -167,3 +169,67 @@ def _check_label_range(labels, n_classes, name, allowed):
             f"{name} has labels outside {allowed}: {_preview(np.unique(labels[bad]))}; "
             "check n_classes and ignore_index."
         )
+
+
+def frequency_groups(frequency, thresholds=None):
+    """Split classes into head, common and tail groups by their training frequency.
+
+    Parameters
+    ----------
+    frequency : array-like of shape (n_classes,)
+        Training frequency of each class (its fraction of the labelled training positions, or
+        any non-negative count: only the order matters when ``thresholds`` is None).
+
+    thresholds : tuple of two floats (low, high), default=None
+        Frequencies that split the classes: tail below ``low``, head from ``high`` on, common
+        in between. None ranks the classes by frequency and splits them into thirds (head,
+        common, tail; the larger groups first when the count does not divide by three), the
+        protocol of ScanNet200 and ADE20K long-tail evaluations; ties keep the class order.
+
+    Returns
+    -------
+    groups : ndarray of shape (n_classes,), dtype=object
+        ``"head"``, ``"common"`` or ``"tail"`` for each class.
+
+    See Also
+    --------
+    ncestimators.CeCoSegmenter.class_report : IoU per class with its group.
+    ncestimators.plotting.IoUDisplay : IoU bars coloured by group.
+
+    Examples
+    --------
+    >>> from ncestimators.metrics import frequency_groups
+    >>> frequency_groups([0.5, 0.3, 0.15, 0.04, 0.01]).tolist()
+    ['head', 'head', 'common', 'common', 'tail']
+    >>> frequency_groups([0.5, 0.3, 0.15, 0.04, 0.01], thresholds=(0.05, 0.2)).tolist()
+    ['head', 'head', 'common', 'tail', 'tail']
+    """
+    frequency = np.asarray(frequency, dtype=np.float64)
+    if frequency.ndim != 1 or not np.all(frequency >= 0):
+        raise ValueError(
+            f"frequency must be one non-negative value per class, got {_preview(frequency)}."
+        )
+    groups = np.empty(len(frequency), dtype=object)
+    if thresholds is None:
+        order = np.argsort(-frequency, kind="stable")
+        for name, members in zip(_GROUPS, np.array_split(order, 3), strict=True):
+            groups[members] = name
+        return groups
+    low, high = _check_thresholds(thresholds)
+    groups[:] = "common"
+    groups[frequency >= high] = "head"
+    groups[frequency < low] = "tail"
+    return groups
+
+
+def _check_thresholds(thresholds):
+    try:
+        low, high = (float(value) for value in thresholds)
+    except (TypeError, ValueError):
+        low = high = np.nan
+    if not 0 <= low <= high <= 1:
+        raise ValueError(
+            f"thresholds must be two training frequencies (low, high) with 0 <= low <= high <= "
+            f"1, got {thresholds!r}; e.g. (0.01, 0.1) for tail below 1% and head from 10%."
+        )
+    return low, high

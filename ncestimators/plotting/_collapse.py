@@ -3,10 +3,9 @@
 # SPDX-License-Identifier: BSD-3-Clause
 
 import numpy as np
-from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from ..geometry import _class_means, _cosine_matrix, neural_collapse_metrics
+from ..geometry import class_mean_cosines, neural_collapse_metrics
 from ._base import add_colorbar, axes_or_new, cosine_heatmap, import_pyplot, label_ticks
 
 __all__ = ["CollapseDisplay"]
@@ -218,13 +217,10 @@ class CollapseDisplay:
         import_pyplot("CollapseDisplay.from_predictions")
         # Validates both (lengths, NaN, at least two classes) with messages that say what to fix.
         metrics = neural_collapse_metrics(embeddings, y)
-        embeddings = check_array(embeddings, input_name="embeddings")
-        classes, codes = np.unique(column_or_1d(y), return_inverse=True)
-        means = _class_means(embeddings, codes, len(classes))
         display = cls(
-            _cosine_matrix((means - embeddings.mean(axis=0)).T),
+            class_mean_cosines(embeddings, y),
             equiangularity=float(metrics["nc2_equiangularity"]),
-            display_labels=classes,
+            display_labels=np.unique(column_or_1d(y)),
             name=name,
         )
         return display.plot(ax, cmap=cmap, colorbar=colorbar)

@@ -5,8 +5,7 @@
 import numpy as np
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from .._ceco._estimator import _frequency_groups
-from ..metrics import iou_per_class
+from ..metrics import frequency_groups, iou_per_class
 from ._base import are_names, axes_or_new, import_pyplot
 
 __all__ = ["IoUDisplay"]
@@ -274,7 +273,7 @@ class IoUDisplay:
         display = cls(
             iou,
             train_frequency=frequency,
-            group=_frequency_groups(frequency, thresholds),
+            group=frequency_groups(frequency, thresholds),
             display_labels=display_labels,
         )
         return display.plot(ax)
