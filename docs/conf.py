@@ -51,7 +51,7 @@ pygments_style = "sphinx"
 # -- autodoc, autosummary, numpydoc (scikit-learn's setup) ---------------------------------------
 
 autosummary_generate = True
-autodoc_default_options = {"members": True, "inherited-members": False}
+autodoc_default_options = {"members": True}
 autodoc_typehints = "none"  # the numpydoc Parameters sections say the types
 numpydoc_show_class_members = False  # autosummary lists the members
 numpydoc_class_members_toctree = False
