@@ -103,6 +103,11 @@ html_theme_options = {
     "footer_end": ["sphinx-version", "theme-version"],
 }
 html_context = {"default_mode": "light"}
+# Pages without sub-pages get no left sidebar: it would hold an empty "Section Navigation".
+html_sidebars = {
+    page: []
+    for page in ("index", "getting_started", "adapters", "long_runs", "benchmarks", "changelog")
+}
 
 
 # -- Docstrings inherited from scikit-learn ------------------------------------------------------
