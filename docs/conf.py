@@ -151,7 +151,12 @@ def markdown_to_rst(text):
         if lines and lines[-1] == "" and line == "":
             continue
         starts_item = re.match(r"^\s*([*+-]|\d+\.)\s", line)
-        if starts_item and lines and lines[-1].strip() and not lines[-1].startswith((" ", "*", "-", "+")):
+        if (
+            starts_item
+            and lines
+            and lines[-1].strip()
+            and not lines[-1].startswith((" ", "*", "-", "+"))
+        ):
             lines.append("")  # reStructuredText needs a blank line before a list
         lines.append(_inline_markdown(line))
     return "\n".join(lines).strip() + "\n"

@@ -18,13 +18,16 @@ defaults reaches an SRCC of 0.595 ± 0.089 against 0.100 for the ridge regressio
 # %%
 # Data: variable-length clip sequences
 # ------------------------------------
+import matplotlib.pyplot as plt
 import numpy as np
+from sklearn.linear_model import RidgeCV
 
+from ncestimators import CoFInAIRegressor
 from ncestimators.datasets import make_aqa_sequences
+from ncestimators.metrics import srcc
+from ncestimators.plotting import ScoreDisplay
 
-X, y = make_aqa_sequences(
-    n_videos=200, random_state=0
-)  # a list of (n_clips, 64) arrays
+X, y = make_aqa_sequences(n_videos=200, random_state=0)  # a list of (n_clips, 64) arrays
 X_train, y_train, X_test, y_test = X[:150], y[:150], X[150:], y[150:]
 print(f"{len(X)} videos of {min(map(len, X))}-{max(map(len, X))} clips; "
       f"scores from {y.min():.2f} to {y.max():.2f}")  # fmt: skip
@@ -35,7 +38,6 @@ print(f"{len(X)} videos of {min(map(len, X))}-{max(map(len, X))} clips; "
 # Four grades of five sub-grades each; the estimator's ``score`` is the SRCC. (To choose the
 # grade counts, ``GridSearchCV(model, {"n_grades": [2, 4], "n_subgrades": [3, 5]})`` works
 # as for any scikit-learn regressor.)
-from ncestimators import CoFInAIRegressor
 
 model = CoFInAIRegressor(random_state=0).fit(X_train, y_train)
 print(f"CoFInAI: test SRCC {model.score(X_test, y_test):.3f}")
@@ -43,9 +45,6 @@ print(f"CoFInAI: test SRCC {model.score(X_test, y_test):.3f}")
 # %%
 # The plain alternative: ridge regression on the mean clip feature. Averaging the clips mixes
 # the procedures together, which is where the score information was.
-from sklearn.linear_model import RidgeCV
-
-from ncestimators.metrics import srcc
 
 
 def mean_clip(videos):
@@ -54,8 +53,7 @@ def mean_clip(videos):
 
 ridge = RidgeCV(alphas=np.logspace(-3, 3, 13)).fit(mean_clip(X_train), y_train)
 print(
-    "RidgeCV on mean-pooled clips: test SRCC "
-    f"{srcc(y_test, ridge.predict(mean_clip(X_test))):.3f}"
+    f"RidgeCV on mean-pooled clips: test SRCC {srcc(y_test, ridge.predict(mean_clip(X_test))):.3f}"
 )
 
 # %%
@@ -71,9 +69,7 @@ print(model.predict_grades(X_test[:5]).round(3).to_string())
 # -----------------------------
 # :class:`~ncestimators.plotting.ScoreDisplay` draws the test predictions with the grade
 # boundaries in grey.
-import matplotlib.pyplot as plt
 
-from ncestimators.plotting import ScoreDisplay
 
 display = ScoreDisplay.from_estimator(model, X_test, y_test)
 display.ax_.set_title(f"CoFInAI: test SRCC {model.score(X_test, y_test):.3f}")

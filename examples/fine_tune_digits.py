@@ -19,6 +19,7 @@ against frozen features (:ref:`adapters`). Ten epochs here, to keep the example 
 # %%
 # A CNN, and two ways to use it
 # -----------------------------
+import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from sklearn.linear_model import LogisticRegression
@@ -30,11 +31,10 @@ from torch import nn
 from ncestimators import AllNCClassifier
 from ncestimators.adapters import BackboneFeatures, FineTune
 from ncestimators.datasets import load_digits_lt
+from ncestimators.plotting import CollapseDisplay
 
 data = load_digits_lt(imbalance_ratio=1, random_state=0)
-train = (data.X_train.reshape(-1, 8, 8) / 16).astype(
-    np.float32
-)  # grey images in [0, 1]
+train = (data.X_train.reshape(-1, 8, 8) / 16).astype(np.float32)  # grey images in [0, 1]
 test = (data.X_test.reshape(-1, 8, 8) / 16).astype(np.float32)
 
 torch.manual_seed(0)  # the CNN's initial weights
@@ -46,9 +46,7 @@ cnn = nn.Sequential(
 head = AllNCClassifier(batch_size=32, max_epochs=10, random_state=0)
 models = {
     "fine-tuned CNN + head": FineTune(head, backbone=cnn, augment="shift"),
-    "random CNN (frozen) + head": make_pipeline(
-        BackboneFeatures(cnn), StandardScaler(), head
-    ),
+    "random CNN (frozen) + head": make_pipeline(BackboneFeatures(cnn), StandardScaler(), head),
     "LogisticRegression on pixels": make_pipeline(
         StandardScaler(), LogisticRegression(max_iter=2000)
     ),
@@ -62,13 +60,8 @@ models = {
 for name, model in models.items():
     images = train.reshape(len(train), -1) if "pixels" in name else train
     model.fit(images, data.y_train)
-    predicted = model.predict(
-        test.reshape(len(test), -1) if "pixels" in name else test
-    )
-    print(
-        f"{name}: balanced accuracy "
-        f"{balanced_accuracy_score(data.y_test, predicted):.3f}"
-    )
+    predicted = model.predict(test.reshape(len(test), -1) if "pixels" in name else test)
+    print(f"{name}: balanced accuracy {balanced_accuracy_score(data.y_test, predicted):.3f}")
 
 # %%
 # What training the backbone changes
@@ -78,9 +71,7 @@ for name, model in models.items():
 # means of the learned test features; the title gives their spread off the diagonal (0 for a
 # simplex ETF). Better accuracy need not come with more equiangular class means: compare the
 # two titles.
-import matplotlib.pyplot as plt
 
-from ncestimators.plotting import CollapseDisplay
 
 tuned, frozen = (
     models["fine-tuned CNN + head"],

@@ -19,15 +19,15 @@ only ties fixed windows (:ref:`clusterfb`).
 # -----------------------------------
 # ``make_wtal_videos`` returns snippet-feature sequences, the video-level labels the models
 # train on, and the true segments ``(label, start, end)`` used only to score them.
+import matplotlib.pyplot as plt
+
 from ncestimators import ClusterFBSeparator
 from ncestimators.datasets import make_wtal_videos
+from ncestimators.plotting import ForegroundDisplay
 
 X, y, segments = make_wtal_videos(n_videos=160, random_state=0)
 train, test = slice(0, 100), slice(120, 160)
-print(
-    f"{len(X)} videos of {min(map(len, X))}-{max(map(len, X))} snippets, "
-    f"{y.shape[1]} classes"
-)
+print(f"{len(X)} videos of {min(map(len, X))}-{max(map(len, X))} snippets, {y.shape[1]} classes")
 
 # %%
 # CASE and its baseline
@@ -64,9 +64,7 @@ print(case.localize(X[test][:1]).head(5).round(2).to_string(index=False))
 # -----------------------------------------
 # ``foreground_proba`` is the fused foreground probability of every snippet (attention and
 # clusters); :class:`~ncestimators.plotting.ForegroundDisplay` draws it over the true segments.
-import matplotlib.pyplot as plt
 
-from ncestimators.plotting import ForegroundDisplay
 
 ForegroundDisplay.from_estimator(case, X[test][:3], segments[test][:3])
 plt.show()

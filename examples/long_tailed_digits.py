@@ -21,6 +21,7 @@ see :ref:`allnc`.
 # ``load_digits_lt`` returns a long-tailed training split and a balanced test split. The
 # features are the 64 pixels, standardised: the views AllNC trains with add noise in the
 # units of X.
+import matplotlib.pyplot as plt
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import balanced_accuracy_score
@@ -31,15 +32,14 @@ from ncestimators import AllNCClassifier
 from ncestimators.datasets import load_digits_lt
 from ncestimators.geometry import neural_collapse_metrics
 from ncestimators.metrics import shot_accuracy
+from ncestimators.plotting import CollapseDisplay
 
 data = load_digits_lt(imbalance_ratio=50, random_state=0)
 counts = pd.Series(data.y_train).value_counts().sort_index()
 print("training images per digit:", counts.tolist())
 
 # Plain cross-entropy on the same network: the paper's terms and the views off.
-PLAIN_CE = dict(
-    alpha=0, p2p=False, rebalance_power=0, feature_noise=0, feature_dropout=0
-)
+PLAIN_CE = dict(alpha=0, p2p=False, rebalance_power=0, feature_noise=0, feature_dropout=0)
 models = {
     "AllNC": make_pipeline(StandardScaler(), AllNCClassifier(random_state=0)),
     "plain cross-entropy": make_pipeline(
@@ -73,9 +73,7 @@ collapse = {}
 for name in ("AllNC", "plain cross-entropy"):
     scaler, head = models[name]
     features = head.embed(scaler.transform(data.X_train))
-    metrics = neural_collapse_metrics(
-        features, data.y_train, weights=head.classifier_weight_
-    )
+    metrics = neural_collapse_metrics(features, data.y_train, weights=head.classifier_weight_)
     collapse[name] = metrics[["nc1", "nc2_equiangularity", "nc3_self_duality"]]
 print(pd.DataFrame(collapse).T.round(3).to_string())
 
@@ -85,9 +83,7 @@ print(pd.DataFrame(collapse).T.round(3).to_string())
 # :class:`~ncestimators.plotting.CollapseDisplay` draws the cosines between the centred
 # class means of ``embed(X)``. In a simplex ETF every off-diagonal cosine is
 # -1/(C-1) = -0.11: a uniform colour off the diagonal.
-import matplotlib.pyplot as plt
 
-from ncestimators.plotting import CollapseDisplay
 
 fig, axes = plt.subplots(1, 2, figsize=(10, 4.4), layout="constrained")
 for ax, name in zip(axes, ("AllNC", "plain cross-entropy"), strict=True):

@@ -19,10 +19,12 @@ show (:ref:`ceco`).
 # Fit with and without the regulariser
 # ------------------------------------
 # ``lambda_center=0`` trains the same network with the pixel cross-entropy alone.
+import matplotlib.pyplot as plt
 import pandas as pd
 
 from ncestimators import CeCoSegmenter
 from ncestimators.datasets import make_dense_segmentation
+from ncestimators.plotting import IoUDisplay
 
 # Feature maps (n, H, W, D) and label maps (n, H, W).
 X, y = make_dense_segmentation(n_images=70, imbalance=200, random_state=0)
@@ -46,9 +48,7 @@ print((100 * pd.DataFrame(groups)).round(1).to_string())
 # ---------
 # :class:`~ncestimators.plotting.IoUDisplay` draws every class's IoU, ordered by training
 # frequency, beside the baseline's.
-import matplotlib.pyplot as plt
 
-from ncestimators.plotting import IoUDisplay
 
 IoUDisplay.from_estimator(
     ceco,

@@ -35,7 +35,9 @@ def public_modules():
         if not info.name.rsplit(".", 1)[1].startswith("_"):
             names.add(info.name)
     modules = {name: importlib.import_module(name) for name in sorted(names - NOT_IN_REFERENCE)}
-    return {name: set(module.__all__) for name, module in modules.items() if hasattr(module, "__all__")}
+    return {
+        name: set(module.__all__) for name, module in modules.items() if hasattr(module, "__all__")
+    }
 
 
 def documented_names(text):
@@ -158,7 +160,9 @@ def test_the_link_checker_finds_broken_links(tmp_path):
         '<a href="missing.html">bad</a><a href="sub/page.html#nowhere">bad</a>'
         '<a href="https://example.org/x.html">external</a>'
     )
-    (tmp_path / "sub" / "page.html").write_text('<h1 id="here">x</h1><a href="../index.html">ok</a>')
+    (tmp_path / "sub" / "page.html").write_text(
+        '<h1 id="here">x</h1><a href="../index.html">ok</a>'
+    )
     assert broken_internal_links(tmp_path) == [
         "index.html: missing.html",
         "index.html: sub/page.html#nowhere",
@@ -168,7 +172,9 @@ def test_the_link_checker_finds_broken_links(tmp_path):
 def _copy_sources(destination):
     """docs/, the gallery's examples, the benchmark results and the changelog, without any
     build output, so that the build neither reads stale output nor writes into the checkout."""
-    ignore = shutil.ignore_patterns("_build", "generated", "auto_examples", "sg_execution_times.rst")
+    ignore = shutil.ignore_patterns(
+        "_build", "generated", "auto_examples", "sg_execution_times.rst"
+    )
     shutil.copytree(DOCS, destination / "docs", ignore=ignore)
     examples = destination / "examples"
     (examples / "benchmarks").mkdir(parents=True)
@@ -189,8 +195,18 @@ def built_site(tmp_path_factory):
     html = sources / "html"
     start = time.perf_counter()
     build = subprocess.run(
-        [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-b", "html", "-q",
-         str(sources / "docs"), str(html)],  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "sphinx",
+            "-W",
+            "--keep-going",
+            "-b",
+            "html",
+            "-q",
+            str(sources / "docs"),
+            str(html),
+        ],  # fmt: skip
         capture_output=True,
         text=True,
         timeout=2 * BUILD_SECONDS,
