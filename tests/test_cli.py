@@ -29,14 +29,14 @@ EMBEDDED = {
     "allnc": "AllNCClassifier",
     "dynamic_prototype": "DynamicPrototypeClassifier",
 }
-# The user guide page of each row's method; fine-tuning trains the AllNC head.
+# The documentation page of each row: its method's user guide; fine-tuning's is the adapters'.
 GUIDES = {
-    "fine_tune": "allnc",
-    "clusterfb": "clusterfb",
-    "ceco": "ceco",
-    "cofinai": "cofinai",
-    "allnc": "allnc",
-    "dynamic_prototype": "dynamic_prototype",
+    "fine_tune": "adapters",
+    "clusterfb": "user_guide/clusterfb",
+    "ceco": "user_guide/ceco",
+    "cofinai": "user_guide/cofinai",
+    "allnc": "user_guide/allnc",
+    "dynamic_prototype": "user_guide/dynamic_prototype",
 }
 
 
@@ -125,7 +125,7 @@ def test_quick_demo_links_each_method_to_its_user_guide(quick_demo):
     _, results, output = quick_demo
     report = (output / "report.html").read_text(encoding="utf-8")
     for run in results["runs"]:
-        page = f"{DOCUMENTATION_URL}user_guide/{GUIDES[run['key']]}.html"
+        page = f"{DOCUMENTATION_URL}{GUIDES[run['key']]}.html"
         assert run["documentation"] == page
         assert f'<a href="{page}">{run["estimator"]}</a>' in report
     # Each figure's caption links the same page.

@@ -129,7 +129,7 @@ def experiments(weights, data=None):
                 "plain": "the frozen MobileNetV2 features + the same head",
             },
             draw=functools.partial(fine_tuned_allnc, weights=weights),
-            guide="user_guide/allnc.html",
+            guide="adapters.html",
             inputs=extracted,
         ),
     ]

@@ -288,7 +288,7 @@ EXPERIMENTS = (
             "reference": "LogisticRegression(class_weight='balanced') on the 64 pixels",
         },
         draw=fine_tune,
-        guide="user_guide/allnc.html",
+        guide="adapters.html",
     ),
     Experiment(
         key="clusterfb",
