@@ -14,8 +14,6 @@ import re
 import sys
 from pathlib import Path
 
-import torch
-
 import ncestimators
 
 DOCS = Path(__file__).resolve().parent
@@ -80,11 +78,8 @@ sphinx_gallery_conf = {
     "capture_repr": ("_repr_html_", "__repr__"),
 }
 
-# Examples run headless, and their fits on one torch thread: the heads are small, and on a
-# 2-core machine shared with other jobs two threads per fit spin against each other (a fit of
-# 4 CPU-seconds took 164 s of wall time under load with two threads).
+# Examples run headless; torch keeps its default threads, as the examples' readers run them.
 os.environ.setdefault("MPLBACKEND", "Agg")
-torch.set_num_threads(1)
 
 # -- HTML ----------------------------------------------------------------------------------------
 
