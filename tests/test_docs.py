@@ -7,7 +7,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -23,9 +22,9 @@ API = DOCS / "api.rst"
 # Public modules that the reference need not list: the command line is documented as
 # commands (Getting started), not as a Python API.
 NOT_IN_REFERENCE = {"ncestimators.cli"}
-# The whole build, gallery included, within its share of the suite's time on 2 cores (57 s
-# measured beside other jobs).
-BUILD_SECONDS = 120
+# A build that hangs (an example waiting on something) fails the test instead of the suite's
+# time; the build takes about a minute on 2 cores. Its speed is not asserted.
+BUILD_TIMEOUT_SECONDS = 600
 
 
 def public_modules():
@@ -193,7 +192,6 @@ def built_site(tmp_path_factory):
     sources = tmp_path_factory.mktemp("docs-sources")
     _copy_sources(sources)
     html = sources / "html"
-    start = time.perf_counter()
     build = subprocess.run(
         [
             sys.executable,
@@ -209,17 +207,15 @@ def built_site(tmp_path_factory):
         ],  # fmt: skip
         capture_output=True,
         text=True,
-        timeout=2 * BUILD_SECONDS,
+        timeout=BUILD_TIMEOUT_SECONDS,
     )
-    seconds = time.perf_counter() - start
-    return build, html, seconds
+    return build, html
 
 
 @pytest.mark.slow
 def test_the_documentation_builds_with_warnings_as_errors(built_site):
-    build, html, seconds = built_site
+    build, html = built_site
     assert build.returncode == 0, f"sphinx -W failed:\n{build.stderr[-6000:]}"
-    assert seconds < BUILD_SECONDS, f"the documentation took {seconds:.0f} s to build"
     for page in ("index", "getting_started", "api", "adapters", "long_runs", "benchmarks",
                  "changelog", "auto_examples/index", "user_guide/index"):  # fmt: skip
         assert (html / f"{page}.html").is_file(), page
@@ -232,7 +228,7 @@ def test_the_documentation_builds_with_warnings_as_errors(built_site):
 
 @pytest.mark.slow
 def test_no_internal_link_of_the_site_is_broken(built_site):
-    build, html, _ = built_site
+    build, html = built_site
     if build.returncode != 0:
         pytest.fail("the documentation did not build (see the test above)")
     broken = broken_internal_links(html)
@@ -242,7 +238,7 @@ def test_no_internal_link_of_the_site_is_broken(built_site):
 @pytest.mark.slow
 def test_the_demo_report_links_to_pages_that_exist(built_site):
     # The demo's report links each row to its user guide page under the documentation URL.
-    build, html, _ = built_site
+    build, html = built_site
     if build.returncode != 0:
         pytest.fail("the documentation did not build (see the test above)")
     sources = "".join(path.read_text() for path in (ROOT / "ncestimators" / "_demo").glob("*.py"))
