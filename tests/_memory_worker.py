@@ -138,7 +138,7 @@ def fine_tune_clips():
 # FineTune and the extractors run at their defaults.
 CASES = {
     "DynamicPrototypeClassifier": (
-        lambda: DynamicPrototypeClassifier(hidden_dims=(16,), batch_size=4096),
+        lambda: DynamicPrototypeClassifier(batch_size=4096),
         lambda directory: mapped_zeros(directory, FEATURES),
         lambda n: classes(n),
     ),
