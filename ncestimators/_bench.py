@@ -34,6 +34,16 @@ BENCHMARKS = {
     ),
     "bench_ot.py": ("ncestimators.ot against POT", [], ["--repeats", "5"]),
     "bench_overhead.py": ("Training overhead and predict throughput", [], ["--repeats", "1"]),
+    "bench_predict_profile.py": (
+        "Where predict's time goes: the network's products in torch and in NumPy",
+        [],
+        ["--repeats", "1"],
+    ),
+    "bench_threads.py": (
+        "Threads: a grid search in one process and in several",
+        [],
+        ["--repeats", "2"],
+    ),
     "bench_cost.py": (
         "Cost curves: samples, classes, sequence length",
         [],
