@@ -38,6 +38,7 @@ extensions = [
     "sphinx.ext.viewcode",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
+    "myst_parser",  # the changelog is CHANGELOG.md, included by changelog.rst
 ]
 
 templates_path = ["_templates"]
@@ -121,55 +122,5 @@ def _plain_sklearn_roles(app, what, name, obj, options, lines):
         lines[index] = _SKLEARN_ROLE.sub(lambda m: (m.group(1) or m.group(2)).strip(), line)
 
 
-# -- The changelog ------------------------------------------------------------------------------
-
-# CHANGELOG.md at the top of the repository is the one changelog (it ships in the package's
-# description, which PyPI renders as Markdown). changelog.rst holds a placeholder that becomes
-# that file in reStructuredText: headings, paragraphs, lists, `code`, **bold** and links.
-CHANGELOG = ROOT / "CHANGELOG.md"
-_CHANGELOG_PLACEHOLDER = "CHANGELOG_FROM_MARKDOWN"
-_UNDERLINES = {1: "=", 2: "-", 3: "~", 4: "^"}
-
-
-def markdown_to_rst(text):
-    """The reStructuredText of a changelog written in plain Markdown."""
-    lines = []
-    for line in text.splitlines():
-        heading = re.match(r"^(#{1,4})\s+(.*?)\s*$", line)
-        if heading:
-            title = _inline_markdown(heading.group(2))
-            underline = _UNDERLINES[len(heading.group(1))] * len(title)
-            if lines and lines[-1] != "":
-                lines.append("")
-            lines += [title, underline, ""]
-            continue
-        if lines and lines[-1] == "" and line == "":
-            continue
-        starts_item = re.match(r"^\s*([*+-]|\d+\.)\s", line)
-        if (
-            starts_item
-            and lines
-            and lines[-1].strip()
-            and not lines[-1].startswith((" ", "*", "-", "+"))
-        ):
-            lines.append("")  # reStructuredText needs a blank line before a list
-        lines.append(_inline_markdown(line))
-    return "\n".join(lines).strip() + "\n"
-
-
-def _inline_markdown(line):
-    line = re.sub(r"\[([^\]]+)\]\(([^)\s]+)\)", r"`\1 <\2>`__", line)
-    return re.sub(r"(?<![`\w])`([^`]+)`(?![`\w])", r"``\1``", line)
-
-
-def _changelog_from_markdown(app, docname, source):
-    if _CHANGELOG_PLACEHOLDER in source[0]:
-        app.env.note_dependency(str(CHANGELOG))
-        source[0] = source[0].replace(
-            _CHANGELOG_PLACEHOLDER, markdown_to_rst(CHANGELOG.read_text(encoding="utf-8"))
-        )
-
-
 def setup(app):
     app.connect("autodoc-process-docstring", _plain_sklearn_roles)
-    app.connect("source-read", _changelog_from_markdown)

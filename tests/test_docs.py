@@ -22,6 +22,15 @@ API = DOCS / "api.rst"
 # Public modules that the reference need not list: the command line is documented as
 # commands (Getting started), not as a Python API.
 NOT_IN_REFERENCE = {"ncestimators.cli"}
+# What the `docs` extra installs, by import name.
+DOCS_EXTRA = (
+    "sphinx",
+    "numpydoc",
+    "sphinx_gallery",
+    "pydata_sphinx_theme",
+    "myst_parser",
+    "matplotlib",
+)
 # A build that hangs (an example waiting on something) fails the test instead of the suite's
 # time; the build takes about a minute on 2 cores. Its speed is not asserted.
 BUILD_TIMEOUT_SECONDS = 600
@@ -187,7 +196,7 @@ def _copy_sources(destination):
 @pytest.fixture(scope="module")
 def built_site(tmp_path_factory):
     """The HTML site, built once per session as CI builds it: ``-W --keep-going``."""
-    for name in ("sphinx", "numpydoc", "sphinx_gallery", "pydata_sphinx_theme", "matplotlib"):
+    for name in DOCS_EXTRA:
         pytest.importorskip(name, reason="the documentation build needs the `docs` extra")
     sources = tmp_path_factory.mktemp("docs-sources")
     _copy_sources(sources)
