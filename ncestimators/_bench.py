@@ -150,9 +150,21 @@ def _sections(path, benchmarks):
     }
 
 
+def cpu_model():
+    """The CPU's model name (from /proc/cpuinfo on Linux), or what the platform module knows."""
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def _header(quick):
     versions = ", ".join(f"{name} {version}" for name, version in package_versions().items())
-    cpu = platform.processor() or platform.machine()
+    cpu = f"{cpu_model()} ({platform.machine()})"
     mode = (
         "quick (one seed or repeat each: a smoke run, not the recorded numbers)"
         if quick
@@ -169,5 +181,6 @@ def _header(quick):
         f"* Machine: {cpu}, {os.cpu_count()} CPUs, {platform.platform()}; Python "
         f"{platform.python_version()}.\n"
         f"* Versions: {versions}.\n"
-        f"* Threads: OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}.\n\n"
+        f"* Threads: OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')} in the last "
+        "run; a section that prints its torch threads says how it ran.\n\n"
     )

@@ -111,7 +111,7 @@ def _info(arguments):
     import torch
 
     from . import __version__
-    from ._bench import package_versions
+    from ._bench import cpu_model, package_versions
     from ._runtime import resolve_device
 
     print(f"ncestimators {__version__}")
@@ -119,7 +119,7 @@ def _info(arguments):
     for package, version in package_versions().items():
         print(f"{package} {version}")
     device = resolve_device("auto")
-    name = torch.cuda.get_device_name(0) if device == "cuda" else platform.processor() or "cpu"
+    name = torch.cuda.get_device_name(0) if device == "cuda" else cpu_model()
     print(f"device {device} ({name}), {torch.get_num_threads()} torch threads")
     return 0
 

@@ -25,7 +25,6 @@ prints markdown tables.
 # SPDX-License-Identifier: BSD-3-Clause
 
 import argparse
-import platform
 import time
 
 import numpy as np
@@ -38,6 +37,7 @@ from sklearn.preprocessing import StandardScaler
 from torch import nn
 
 from ncestimators import AllNCClassifier, DynamicPrototypeClassifier
+from ncestimators._bench import cpu_model
 from ncestimators.adapters import BackboneFeatures, FineTune
 from ncestimators.datasets import load_digits_lt
 
@@ -148,7 +148,7 @@ def speed(repeats, n_images=128, batch=32):
     fit_seconds = seconds(fine_tune, repeats)
     loop_seconds = seconds(hand_training, repeats)
     print(
-        f"\nCPU: {platform.processor() or platform.machine()}, torch {torch.__version__} with "
+        f"\nCPU: {cpu_model()}, torch {torch.__version__} with "
         f"{torch.get_num_threads()} threads; resnet18, {n_images} images of 224 x 224, batch "
         f"{batch}; medians of {repeats} runs.\n"
     )

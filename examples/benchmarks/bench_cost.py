@@ -18,7 +18,6 @@ Run with ``python examples/benchmarks/bench_cost.py [--max-samples 1000000] [--m
 
 import argparse
 import math
-import platform
 import time
 import warnings
 from itertools import pairwise
@@ -36,6 +35,7 @@ from ncestimators import (
     CoFInAIRegressor,
     DynamicPrototypeClassifier,
 )
+from ncestimators._bench import cpu_model
 from ncestimators.datasets import make_aqa_sequences, make_wtal_videos
 from ncestimators.geometry import uniform_prototypes
 from ncestimators.ot import assign
@@ -200,7 +200,7 @@ def sequences_curve():
 def main(max_samples, max_classes):
     torch.manual_seed(0)
     print(
-        f"CPU: {platform.processor() or platform.machine()}, torch {torch.__version__} with "
+        f"CPU: {cpu_model()}, torch {torch.__version__} with "
         f"{torch.get_num_threads()} threads; one run per cell.\n"
     )
     warm_up()

@@ -22,6 +22,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from ncestimators._bench import cpu_model
+
 WORKER = Path(__file__).resolve().parents[2] / "tests" / "_memory_worker.py"
 CASES = [
     "DynamicPrototypeClassifier",
@@ -73,7 +75,7 @@ def main():
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         directory = args.directory or Path(scratch)
-        print(f"{platform.processor() or platform.machine()}, Python {platform.python_version()}")
+        print(f"{cpu_model()}, Python {platform.python_version()}")
         library = "this checkout" if args.library is None else str(args.library)
         print(f"{args.runs} fresh processes per case, the library of {library}, torch's default")
         print("threads, no MALLOC_ variable: a fit and three predicts on a 2 GiB memory map.\n")

@@ -23,6 +23,7 @@ import scipy
 import torch
 from scipy.optimize import linear_sum_assignment
 
+from ncestimators._bench import cpu_model
 from ncestimators.ot import assign, sinkhorn
 
 EPS = 20.0
@@ -148,7 +149,7 @@ def assign_table(repeats, rng):
 
 
 def machine_info():
-    cpu = platform.processor() or "unknown CPU"
+    cpu = cpu_model()
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.exists():
         models = [

@@ -17,7 +17,6 @@ markdown. Threads are torch's and NumPy's defaults unless the environment says o
 # SPDX-License-Identifier: BSD-3-Clause
 
 import argparse
-import platform
 import re
 import time
 import warnings
@@ -29,6 +28,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 
 from ncestimators import AllNCClassifier, DynamicPrototypeClassifier
+from ncestimators._bench import cpu_model
 
 
 def best_seconds(function, repeats):
@@ -40,18 +40,6 @@ def best_seconds(function, repeats):
         function()
         times.append(time.perf_counter() - start)
     return min(times)
-
-
-def cpu_model():
-    """The CPU's model name from /proc/cpuinfo, or what the platform module knows."""
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def linear_products(network, X, repeats):

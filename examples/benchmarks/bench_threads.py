@@ -21,12 +21,12 @@ import time
 import numpy as np
 import torch
 from bench_overhead import make_data
-from bench_predict_profile import cpu_model
 from joblib import Parallel, delayed
 from sklearn.model_selection import GridSearchCV
 from threadpoolctl import threadpool_limits
 
 from ncestimators import DynamicPrototypeClassifier
+from ncestimators._bench import cpu_model
 
 GRID = {"lr": [1e-3, 3e-3], "hidden_dims": [(128,), (256,)]}
 
