@@ -129,7 +129,7 @@ def test_collapse_refuses_labels_that_do_not_match_the_embeddings(videos):
     with pytest.raises(ValueError, match="at least 2 classes"):
         CollapseDisplay.from_predictions(np.zeros(len(features)), features)
     with pytest.raises(ValueError, match="cosines must be square"):
-        CollapseDisplay(np.eye(3), equiangularity=0.0, display_labels=[0, 1]).plot()
+        CollapseDisplay(np.eye(3), display_labels=[0, 1]).plot()
     # A video separator embeds snippets, and y labels videos.
     with pytest.raises(ValueError, match="one label per embedded position"):
         CollapseDisplay.from_estimator(model, X, y)

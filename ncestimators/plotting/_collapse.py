@@ -5,7 +5,7 @@
 import numpy as np
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from ..geometry import class_mean_cosines, neural_collapse_metrics
+from ..geometry import class_mean_cosines
 from ._base import add_colorbar, axes_or_new, cosine_heatmap, import_pyplot, label_ticks
 
 __all__ = ["CollapseDisplay"]
@@ -29,9 +29,6 @@ class CollapseDisplay:
     cosines : ndarray of shape (n_classes, n_classes)
         Cosine between the centred means of every pair of classes.
 
-    equiangularity : float
-        Standard deviation of the off-diagonal cosines.
-
     display_labels : array-like of shape (n_classes,), default=None
         Labels of the rows and columns; None numbers them from 0.
 
@@ -40,6 +37,9 @@ class CollapseDisplay:
 
     Attributes
     ----------
+    equiangularity : float
+        Standard deviation of the off-diagonal cosines, derived from ``cosines``.
+
     im_ : matplotlib.image.AxesImage
         The heatmap.
 
@@ -79,11 +79,15 @@ class CollapseDisplay:
     std of off-diagonal cosines 0.045
     """
 
-    def __init__(self, cosines, *, equiangularity, display_labels=None, name=None):
+    def __init__(self, cosines, *, display_labels=None, name=None):
         self.cosines = cosines
-        self.equiangularity = equiangularity
         self.display_labels = display_labels
         self.name = name
+
+    @property
+    def equiangularity(self):
+        cosines = np.asarray(self.cosines, dtype=np.float64)
+        return float(cosines[~np.eye(len(cosines), dtype=bool)].std())
 
     def plot(self, ax=None, *, cmap="RdBu_r", colorbar=True):
         """Draw the heatmap.
@@ -216,12 +220,8 @@ class CollapseDisplay:
         """
         import_pyplot("CollapseDisplay.from_predictions")
         # Validates both (lengths, NaN, at least two classes) with messages that say what to fix.
-        metrics = neural_collapse_metrics(embeddings, y)
         display = cls(
-            class_mean_cosines(embeddings, y),
-            equiangularity=float(metrics["nc2_equiangularity"]),
-            display_labels=np.unique(column_or_1d(y)),
-            name=name,
+            class_mean_cosines(embeddings, y), display_labels=np.unique(column_or_1d(y)), name=name
         )
         return display.plot(ax, cmap=cmap, colorbar=colorbar)
 
