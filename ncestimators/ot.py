@@ -398,8 +398,9 @@ def assign(similarity):
     """Match each row to a distinct column so that the total similarity is maximal.
 
     This is the linear assignment problem, solved exactly with
-    :func:`scipy.optimize.linear_sum_assignment` (``maximize=True``). A typical use is matching
-    clusters to classes.
+    :func:`scipy.optimize.linear_sum_assignment` (``maximize=True``). Where the rows' best
+    columns are already distinct, they are the answer and the Hungarian method does not run.
+    A typical use is matching clusters to classes.
 
     Parameters
     ----------
@@ -443,6 +444,10 @@ def assign(similarity):
             f"similarity has more rows ({n_rows}) than columns ({n_cols}), so some row would "
             "get no column; pass similarity.T to match each column to a distinct row."
         )
+    best = similarity.argmax(axis=1)
+    if len(np.unique(best)) == n_rows:
+        # Every row already has its best column to itself: nothing can beat that.
+        return best.astype(np.intp)
     rows, cols = linear_sum_assignment(similarity, maximize=True)
     columns = np.empty(n_rows, dtype=np.intp)
     columns[rows] = cols

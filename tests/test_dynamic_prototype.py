@@ -13,6 +13,7 @@ from sklearn.preprocessing import StandardScaler
 from torch.nn import functional as F
 
 from ncestimators import DynamicPrototypeClassifier
+from ncestimators._dynamic_prototype._head import SphereHead, signed_axes
 from ncestimators._dynamic_prototype._losses import IPMLoss, update_representatives
 from ncestimators.datasets import make_superclass_features
 
@@ -64,9 +65,10 @@ def test_fitted_attributes(blobs):
     X, y = blobs
     model = DynamicPrototypeClassifier(**FAST, assign_every=2, random_state=0).fit(X, y)
     # The default prototype_dim is 5 / 2 rounded up: at most 2d prototypes, the exact regime
-    # (the +-e_i of a rotated cross-polytope), all cosines at most 0.
+    # of a cross-polytope, all cosines at most 0, kept on the axes (+-e_i).
     assert model.prototypes_.shape == (5, 3)
-    np.testing.assert_allclose(np.linalg.norm(model.prototypes_, axis=1), 1, rtol=1e-6)
+    assert set(np.abs(model.prototypes_).sum(axis=1)) == {1}
+    assert set(model.prototypes_.ravel()) == {-1, 0, 1}
     cosines = model.prototypes_ @ model.prototypes_.T
     assert cosines[~np.eye(5, dtype=bool)].max() < 1e-6
     np.testing.assert_array_equal(np.sort(model.assignment_), np.arange(5))
@@ -99,11 +101,13 @@ def test_predictions_use_the_final_assignment(blobs):
     np.testing.assert_array_equal(proba.argmax(axis=1), cosines.argmax(axis=1))
 
 
-def test_assignment_maximises_similarity_to_the_representatives():
+@pytest.mark.parametrize("prototype_dim", [2, None], ids=["polygon", "signed axes"])
+def test_assignment_maximises_similarity_to_the_representatives(prototype_dim):
     X, y = make_superclass_features(
         n_classes=6, n_superclasses=2, n_samples=180, n_features=6, random_state=1
     )
-    model = DynamicPrototypeClassifier(**FAST, prototype_dim=2, random_state=0).fit(X, y)
+    model = DynamicPrototypeClassifier(**FAST, prototype_dim=prototype_dim, random_state=0)
+    model.fit(X, y)
     similarity = model.representatives_ @ model.prototypes_.T
     best = max(similarity[np.arange(6), list(p)].sum() for p in itertools.permutations(range(6)))
     assert similarity[np.arange(6), model.assignment_].sum() == pytest.approx(best, abs=1e-6)
@@ -125,6 +129,29 @@ def test_early_stopping_keeps_an_assignment_of_the_history(blobs):
         **{**FAST, "max_epochs": 30}, validation_fraction=0.3, n_iter_no_change=2, random_state=0
     ).fit(X, y)
     assert any(np.array_equal(model.assignment_, a) for a in model.assignment_history_)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    dim=st.integers(1, 6),
+    n_extra=st.integers(0, 6),
+    seed=st.integers(0, 2**16),
+    rotate=st.booleans(),
+)
+def test_signed_axes_score_like_the_prototype_product(dim, n_extra, seed, rotate):
+    n_classes = min(dim + 1 + n_extra, 2 * dim)
+    generator = torch.Generator().manual_seed(seed)
+    prototypes = signed_axes(n_classes, dim)[torch.randperm(n_classes, generator=generator)]
+    if rotate:  # a rotated cross-polytope has no axes to gather: the head multiplies
+        rotation, _ = torch.linalg.qr(torch.randn(dim, dim, generator=generator))
+        prototypes = prototypes @ rotation
+    head = SphereHead(4, (), prototypes, assign_every=1)
+    assert (head.prototype_axes is None) == (rotate and dim > 1)
+    embeddings = F.normalize(torch.randn(7, dim, generator=generator), dim=1)
+    assignment = torch.randperm(n_classes, generator=generator)
+    torch.testing.assert_close(
+        head.cosines(embeddings, assignment), embeddings @ prototypes[assignment].T
+    )
 
 
 def test_ipm_loss_values():

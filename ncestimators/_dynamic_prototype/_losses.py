@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from .._model import sum_over_processes
-from .._weights import class_sums, weighted_mean
+from .._weights import weighted_mean
 
 __all__ = []
 
@@ -40,13 +40,16 @@ def update_representatives(representatives, embeddings, target, momentum, sample
 
     Under several processes the batch is the union of the processes' batches. With
     ``sample_weight``, the batch means are weighted, and a class whose samples in the batch all
-    weigh 0 is not in it.
+    weigh 0 is not in it. Costs O(c + batch x d): only the batch's classes get a sum.
     """
-    sums, counts = class_sums(
-        embeddings.to(representatives.dtype), target, len(representatives), sample_weight
-    )
-    sum_over_processes(sums)
-    sum_over_processes(counts)
-    present = counts > 0
-    means = sums[present] / counts[present].unsqueeze(1)
+    counts = torch.bincount(target, weights=sample_weight, minlength=len(representatives))
+    present = sum_over_processes(counts).nonzero().squeeze(1)
+    if len(present) == 0:
+        return
+    if sample_weight is not None:
+        embeddings = embeddings * sample_weight.unsqueeze(1).to(embeddings.dtype)
+    # A sample of a class outside `present` weighs 0, so the row it is added to is unchanged.
+    rows = torch.searchsorted(present, target).clamp_(max=len(present) - 1)
+    sums = embeddings.new_zeros(len(present), embeddings.shape[1]).index_add_(0, rows, embeddings)
+    means = sum_over_processes(sums).to(representatives.dtype) / counts[present].unsqueeze(1)
     representatives[present] = torch.lerp(means, representatives[present], momentum)
