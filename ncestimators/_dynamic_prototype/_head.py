@@ -34,9 +34,9 @@ class SphereHead(EpochSteps, nn.Module):
         self.register_buffer("assignment", torch.arange(n_classes))
         self.register_buffer("representatives", torch.zeros(n_classes, dim))
         axes, signs = _axes_and_signs(prototypes)
-        # Derived from the prototypes, so not part of the saved state.
-        self.register_buffer("prototype_axes", axes, persistent=False)
-        self.register_buffer("prototype_signs", signs, persistent=False)
+        # Saved with the prototypes, so that loading a state loads both.
+        self.register_buffer("prototype_axes", axes)
+        self.register_buffer("prototype_signs", signs)
         self.assign_every = assign_every
         self.epoch = 0
 
