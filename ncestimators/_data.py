@@ -159,6 +159,13 @@ class BatchLoader(DataLoader):
         kwargs.setdefault("generator", torch.Generator())
         super().__init__(dataset, batch_size=None, sampler=batches, collate_fn=collate_fn, **kwargs)
 
+    def __iter__(self):
+        if self.num_workers > 0 or self.pin_memory:
+            return super().__iter__()
+        # What the single-process iterator does, without its per-batch bookkeeping (a profiler
+        # range, a seed draw), which costs about 1 % of a small head's fit.
+        return (self.collate_fn(self.dataset[indices]) for indices in self.sampler)
+
 
 class _BatchIndices(Sampler):
     """Yield NumPy index arrays of ``batch_size`` positions, shuffled with torch's generator."""

@@ -171,6 +171,20 @@ class TrainingNet(NeuralNet):
         ]
         return ([group for group in groups if group["params"]],), kwargs
 
+    def _set_training(self, training=True):
+        """skorch's, leaving alone a module whose every part is in that mode already.
+
+        skorch sets the mode before every batch, and ``Module.train`` sets the flag of every
+        submodule through ``Module.__setattr__``: about 2 % of a small head's fit. Checking
+        every submodule, not a flag of our own, still catches a callback's ``eval()``.
+        """
+        for name in self._modules + self._criteria:
+            module = getattr(self, name + "_")
+            if isinstance(module, torch.nn.Module) and any(
+                part.training != training for part in module.modules()
+            ):
+                module.train(training)
+
     def get_loss(self, y_pred, y_true, X=None, training=False):
         if not isinstance(y_true, dict):
             return super().get_loss(y_pred, y_true, X=X, training=training)

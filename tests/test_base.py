@@ -338,3 +338,22 @@ def test_integer_weights_act_like_repeated_samples():
     )
     unweighted = SoftmaxRegression(**params).fit(X, y)
     assert np.abs(weighted.predict_proba(X) - unweighted.predict_proba(X)).max() > 0.01
+
+
+def test_every_training_batch_runs_in_training_mode_after_a_callback_switches_a_part_off():
+    modes = []
+
+    class ProbesALayer(Callback):  # switches a part of the network to eval after each batch
+        def on_train_begin(self, net, **kwargs):
+            self.layer = next(m for m in net.module_.modules() if isinstance(m, nn.LayerNorm))
+            self.layer.register_forward_pre_hook(lambda module, _: modes.append(module.training))
+
+        def on_batch_end(self, net, **kwargs):
+            self.layer.eval()
+
+    X, y = np.random.default_rng(0).standard_normal((64, 4)).astype(np.float32), np.arange(64) % 2
+    AllNCClassifier(
+        hidden_dims=(8,), max_epochs=2, batch_size=16, random_state=0, callbacks=[ProbesALayer()]
+    ).fit(X, y)
+    # 4 training batches per epoch, each followed by the callback's eval(); no validation.
+    assert len(modes) >= 8 and all(modes)
