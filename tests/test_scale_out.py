@@ -1,9 +1,14 @@
 """Scale-out on existing engines: joblib's dask backend for searches, sharded extraction."""
 
+import os
+
 import joblib
 import numpy as np
 import pytest
-from sklearn.model_selection import GridSearchCV
+import torch
+from sklearn.model_selection import GridSearchCV, cross_validate
+from skorch.callbacks import Callback
+from threadpoolctl import threadpool_limits
 from torch import nn
 
 from ncestimators import DynamicPrototypeClassifier
@@ -20,6 +25,47 @@ def client():
         dashboard_address=None,
     ) as cluster, distributed.Client(cluster) as client:  # fmt: skip
         yield client
+
+
+class RecordsTorchThreads(Callback):
+    """Notes the process and the torch threads that the fit it belongs to ran with."""
+
+    def on_train_begin(self, net, **kwargs):
+        self.process_, self.threads_ = os.getpid(), torch.get_num_threads()
+
+
+def _fits_threads(**search_kwargs):
+    """``(process, torch threads)`` of each fit of a 2-fold cross-validation."""
+    X, y = make_superclass_features(
+        n_classes=4, n_superclasses=2, n_samples=80, n_features=6, random_state=0
+    )
+    estimator = DynamicPrototypeClassifier(
+        hidden_dims=(8,), max_epochs=1, random_state=0, callbacks=[RecordsTorchThreads()]
+    )
+    fits = cross_validate(estimator, X, y, cv=2, return_estimator=True, **search_kwargs)
+    return [(fit.callbacks[0].process_, fit.callbacks[0].threads_) for fit in fits["estimator"]]
+
+
+def test_loky_workers_fit_with_their_share_of_the_cores():
+    # joblib's convention: each of n_jobs loky workers gets cpu_count // n_jobs threads.
+    fits = _fits_threads(n_jobs=2)
+    assert all(process != os.getpid() for process, _ in fits)
+    assert [threads for _, threads in fits] == [max(1, joblib.cpu_count() // 2)] * 2
+
+
+def test_a_threadpool_limit_sets_the_threads_of_a_fit():
+    threads = torch.get_num_threads()
+    with threadpool_limits(limits=1):
+        fits = _fits_threads()
+    assert fits == [(os.getpid(), 1)] * 2
+    assert torch.get_num_threads() == threads  # the fits left the caller's setting alone
+
+
+def test_dask_workers_fit_on_one_thread_each(client):
+    with joblib.parallel_config(backend="dask"):
+        fits = _fits_threads()
+    assert all(process != os.getpid() for process, _ in fits)
+    assert [threads for _, threads in fits] == [1, 1]
 
 
 def test_grid_search_on_dask_workers_gives_the_sequential_results(client):
